@@ -33,7 +33,10 @@ typecheck: install
 unit: install
 	$(PY) -m pytest -n 2 -q
 
-test: lint typecheck unit
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -q -d build/site
+
+test: lint typecheck unit docs
 
 bench: install
 	$(PY) benchmarks/bench_encoding.py
