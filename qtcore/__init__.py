@@ -90,6 +90,7 @@ __all__ = [
     "encoding_template",
     "get_backend",
     "get_mitigator",
+    "get_registry",
     "get_sampler",
     "hookimpl",
     "hookspecs",

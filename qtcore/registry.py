@@ -80,6 +80,12 @@ class PluginRecord:
         status: ``"ok"``, ``"broken"`` (failed to import or register) or ``"disabled"``.
         reason: why it is broken or disabled.
         hooks: the hooks it implements.
+
+    Example:
+        >>> import qtcore
+        >>> core = next(p for p in qtcore.plugins() if p.name == "qtcore")
+        >>> core.distribution, core.status
+        ('qtcore', 'ok')
     """
 
     name: str
@@ -97,6 +103,12 @@ class Registered(Generic[InfoT]):
     Attributes:
         info: the plugin's :class:`~qtcore.BackendInfo` (or Sampler/MitigatorInfo).
         plugin: the plugin's :class:`PluginRecord`.
+
+    Example:
+        >>> import qtcore
+        >>> entry = qtcore.get_registry().get("backend", "reference")
+        >>> entry.name, entry.plugin.name, entry.unavailable_reason()
+        ('reference', 'qtcore', None)
     """
 
     info: InfoT
