@@ -4,7 +4,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 # Every distribution of the monorepo, installed editable into one environment.
-PACKAGES := -e ".[all,dev]"
+PACKAGES := -e ".[all,dev]" -e kernels
 PYPROJECTS := $(wildcard pyproject.toml */pyproject.toml plugins/*/pyproject.toml)
 
 .PHONY: install demo test lint typecheck unit docs bench clean
