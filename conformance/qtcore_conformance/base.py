@@ -30,7 +30,7 @@ import pytest
 import qtcore
 
 from qtcore_conformance import checks as _checks  # noqa: F401  (registers the checks)
-from qtcore_conformance.catalog import CHECKS, Check, total_slots
+from qtcore_conformance.catalog import CHECKS, GROUPS, Check, total_slots
 from qtcore_conformance.context import CheckContext, derive_seed
 from qtcore_conformance.session import STATE
 
@@ -152,5 +152,5 @@ def _reproduce(
             f"{base_seed} --qtcore-budget {budget:.6g}")
 
 
-for _chk in CHECKS.values():
+for _chk in sorted(CHECKS.values(), key=lambda c: GROUPS.index(c.group)):
     setattr(BackendTests, f"test_{_chk.name}", _make_test(_chk))

@@ -25,7 +25,7 @@ import qtcore
 from qtcore_conformance.pytest_plugin import DEFAULT_BUDGET, DEFAULT_SEED, SUITE_FILE, holm_summary
 from qtcore_conformance.session import STATE, RunState
 
-__all__ = ["build_parser", "main", "run_conformance"]
+__all__ = ["build_parser", "main", "main_argv", "run_conformance"]
 
 
 class _Collector:
@@ -160,7 +160,7 @@ def _print_report(report: dict[str, Any], backends: list[str]) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from qtcore_conformance.catalog import CHECKS
+    from qtcore_conformance.catalog import CHECKS, GROUPS
 
     console = Console(width=max(140, Console().width))
     table = Table(title="qtcore conformance", show_lines=False)
@@ -169,7 +169,8 @@ def _print_report(report: dict[str, Any], backends: list[str]) -> None:
     for b in backends:
         table.add_column(b, overflow="fold")
     by = {(r["check"], r["backend"]): r for r in report["results"]}
-    for name, chk in CHECKS.items():
+    for chk in sorted(CHECKS.values(), key=lambda c: GROUPS.index(c.group)):
+        name = chk.name
         cells = []
         seen = False
         for b in backends:
@@ -214,6 +215,11 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     p.add_argument("--tolerance-tvd", type=float, default=None,
                    help="backends with intrinsic device noise: test TVD ≤ this")
     return p
+
+
+def main_argv(argv: Sequence[str]) -> int:
+    """``qtcore conformance ARGS…``: parse ``argv`` and run; return the exit status."""
+    return main(build_parser().parse_args(list(argv)))
 
 
 def main(args: argparse.Namespace) -> int:
