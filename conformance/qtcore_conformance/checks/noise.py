@@ -37,8 +37,8 @@ def flip_probability(p: float, gates: int, qubits: int = 1) -> float:
 
 
 def _noise_gate(ctx: CheckContext) -> None:
-    ctx.require(ctx.caps.noise, "does not declare noise (capabilities_noise_undeclared_raises "
-                                "checks that noise raises CapabilityError)")
+    # capabilities_noise_undeclared_raises checks that such a backend raises on noise.
+    ctx.require(ctx.caps.noise, "does not declare noise")
     if ctx.tolerance is not None:
         ctx.require(False, f"intrinsic device noise (distribution_tolerance_tvd="
                            f"{ctx.tolerance:g}): a NoiseModel cannot be checked on top of it")
