@@ -1,4 +1,4 @@
-'''``qtcore new-plugin NAME``: write a complete third-party backend plugin from one template.
+"""``qtcore new-plugin NAME``: write a complete third-party backend plugin from one template.
 
 The package follows the layout every qtcore plugin shares (pyproject with the ``qtcore``
 entry point, ``plugin.py`` with the hook only, ``backend.py``, ``convert.py``, ``noise.py``,
@@ -13,7 +13,7 @@ Example:
     >>> root = write_plugin("mysim", tempfile.mkdtemp())
     >>> sorted(p.name for p in (root / "qtcore_mysim").iterdir())
     ['__init__.py', 'backend.py', 'convert.py', 'noise.py', 'plugin.py']
-'''
+"""
 
 from __future__ import annotations
 
@@ -321,7 +321,7 @@ None needed.
 
 ```bash
 pip install -e ".[test]"
-pytest tests/               # includes the shared conformance suite (tests/test_{name}_conformance.py)
+pytest tests/    # includes the shared suite (tests/test_{name}_conformance.py)
 ```
 """
 

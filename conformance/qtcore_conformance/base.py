@@ -27,8 +27,8 @@ import shlex
 from typing import Any, ClassVar
 
 import pytest
-import qtcore
 
+import qtcore
 from qtcore_conformance import checks as _checks  # noqa: F401  (registers the checks)
 from qtcore_conformance.catalog import CHECKS, GROUPS, Check, total_slots
 from qtcore_conformance.context import CheckContext, derive_seed

@@ -26,10 +26,10 @@ from typing import Any
 
 import numpy as np
 import pytest
-import qtcore
 from scipy.stats import norm
-from qtcore import Circuit, NoiseModel
 
+import qtcore
+from qtcore import Circuit, NoiseModel
 from qtcore_conformance import stats
 
 __all__ = ["CheckContext", "CheckFailed", "derive_seed"]
@@ -92,7 +92,9 @@ class CheckContext:
     ) -> CheckContext:
         """A context for the registered backend ``name`` (created with ``options``)."""
         backend = qtcore.get_backend(name, **(options or {}))
-        return cls(backend, name, check_name, alpha, seed, tolerance, reproduce, dict(options or {}))
+        return cls(
+            backend, name, check_name, alpha, seed, tolerance, reproduce, dict(options or {})
+        )
 
     # -- capabilities ---------------------------------------------------------------------
     @property

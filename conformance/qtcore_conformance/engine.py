@@ -20,8 +20,8 @@ from collections.abc import Sequence
 from typing import Any
 
 import pytest
-import qtcore
 
+import qtcore
 from qtcore_conformance.pytest_plugin import DEFAULT_BUDGET, DEFAULT_SEED, SUITE_FILE, holm_summary
 from qtcore_conformance.session import STATE, RunState
 
@@ -75,8 +75,8 @@ def run_conformance(
         pytest's exit status (0 when every check passed or skipped with a reason) and the
         report (also written to ``json_path``).
     """
-    from qtcore_conformance.catalog import CHECKS
     import qtcore_conformance.checks  # noqa: F401
+    from qtcore_conformance.catalog import CHECKS
 
     unknown = sorted(set(checks) - set(CHECKS))
     if unknown:

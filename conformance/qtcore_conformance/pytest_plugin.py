@@ -152,7 +152,8 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         if report.skipped:
             outcome, reason = "xfailed", str(report.wasxfail)
         elif report.when == "call":
-            outcome, reason = "failed", f"known failure now passes (strict xfail): {report.wasxfail}"
+            outcome = "failed"
+            reason = f"known failure now passes (strict xfail): {report.wasxfail}"
     elif report.skipped:
         outcome, reason = "skipped", _skip_reason(report)
     elif report.failed:

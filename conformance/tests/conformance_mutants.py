@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 import qtcore
 from qtcore import Capabilities, Circuit, Gate, NoiseModel
 from qtcore.reference import ReferenceBackend

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import qtcore
-from scipy import stats as sps
-
 from qtcore_conformance import stats
 from qtcore_conformance.base import DEFAULT_BUDGET, check_alpha
 from qtcore_conformance.catalog import CHECKS
 from qtcore_conformance.context import CheckContext, derive_seed
+from scipy import stats as sps
+
+import qtcore
 
 FALSE_FAILURE = 1e-6
 

@@ -9,8 +9,8 @@ import textwrap
 from pathlib import Path
 
 import pytest
-import qtcore
 
+import qtcore
 from qtcore.cli import main
 
 HERE = Path(__file__).parent

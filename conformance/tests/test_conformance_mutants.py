@@ -11,14 +11,14 @@ import sys
 from pathlib import Path
 
 import pytest
+
 import qtcore
 
 sys.path.insert(0, str(Path(__file__).parent))
-from conformance_mutants import MUTANTS  # noqa: E402
-
-from qtcore_conformance.base import DEFAULT_BUDGET, DEFAULT_SEED, check_alpha  # noqa: E402
-from qtcore_conformance.catalog import CHECKS  # noqa: E402
-from qtcore_conformance.context import CheckContext, CheckFailed, derive_seed  # noqa: E402
+from conformance_mutants import MUTANTS
+from qtcore_conformance.base import DEFAULT_BUDGET, DEFAULT_SEED, check_alpha
+from qtcore_conformance.catalog import CHECKS
+from qtcore_conformance.context import CheckContext, CheckFailed, derive_seed
 
 
 def run_check(name: str, backend: object) -> None:

@@ -10,8 +10,8 @@ Example:
 from __future__ import annotations
 
 import numpy as np
-from qtcore import amplitude_encoding
 
+from qtcore import amplitude_encoding
 from qtcore_conformance.catalog import check
 from qtcore_conformance.context import CheckContext
 

@@ -13,8 +13,8 @@ Example:
 from __future__ import annotations
 
 import numpy as np
-from qtcore import Circuit, Gate
 
+from qtcore import Circuit, Gate
 from qtcore_conformance.catalog import check
 from qtcore_conformance.context import CheckContext
 

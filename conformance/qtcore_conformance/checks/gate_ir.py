@@ -16,8 +16,8 @@ import json
 import math
 
 import numpy as np
-from qtcore import Circuit, Gate
 
+from qtcore import Circuit, Gate
 from qtcore_conformance import stats
 from qtcore_conformance.catalog import check
 from qtcore_conformance.context import CheckContext, CheckFailed

@@ -16,8 +16,8 @@ Example:
 from __future__ import annotations
 
 import numpy as np
-from qtcore import Circuit, Gate, NoiseModel, amplitude_encoding
 
+from qtcore import Circuit, Gate, NoiseModel, amplitude_encoding
 from qtcore_conformance.catalog import check
 from qtcore_conformance.checks.gate_ir import random_circuit
 from qtcore_conformance.context import CheckContext

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+
 import qtcore
 from qtcore import Circuit, Gate, Parameter, amplitude_encoding
-
 from qtcore_conformance.catalog import check
 from qtcore_conformance.context import CheckContext
 

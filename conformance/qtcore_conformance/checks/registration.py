@@ -15,10 +15,10 @@ from __future__ import annotations
 import importlib.metadata as md
 
 import numpy as np
-import qtcore
 from packaging.requirements import Requirement
-from qtcore import Circuit, Gate, NoiseModel
 
+import qtcore
+from qtcore import Circuit, Gate, NoiseModel
 from qtcore_conformance.catalog import check
 from qtcore_conformance.context import CheckContext
 

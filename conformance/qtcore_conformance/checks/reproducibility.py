@@ -15,9 +15,9 @@ import subprocess
 import sys
 
 import numpy as np
-from qtcore import amplitude_encoding
 from scipy import stats as sps
 
+from qtcore import amplitude_encoding
 from qtcore_conformance.catalog import check
 from qtcore_conformance.context import CheckContext
 
