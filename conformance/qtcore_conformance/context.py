@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from scipy.stats import norm
+from scipy.stats import chi2, ncx2, norm
 
 import qtcore
 from qtcore import Circuit, NoiseModel
@@ -367,16 +367,27 @@ class CheckContext:
         self._conclude("binomial test", results, alpha_case, share_alpha)
 
     def assert_homogeneous(
-        self, cases: Sequence[tuple[str, np.ndarray]], *, share: float = 1.0
+        self, cases: Sequence[tuple[str, np.ndarray]], *, effect: float, share: float = 1.0
     ) -> None:
-        """Two-sample (r-sample) homogeneity G-tests: ``(label, table (r, K))``."""
+        """Two-sample (r-sample) homogeneity G-tests: ``(label, table (r, K))``.
+
+        ``effect`` is the TVD by which one sample must differ from the others to be detected;
+        the record states the power: the non-centrality is at least ``4δ²·n_a·n_b/(n_a+n_b)``
+        for a sample of size n_a against the n_b pooled others (asymptotic, as for a fit).
+        """
         share_alpha = self._take(share)
         alpha_case = share_alpha / max(len(cases), 1)
         results = []
         for label, table in cases:
             t = np.asarray(table)
             res = stats.homogeneity_test(t)
-            results.append((label, res, {"shots_per_sample": int(t.sum(axis=1).min())}))
+            sizes = t.sum(axis=1).astype(float)
+            n_a, n_b = float(sizes.min()), float(sizes.sum() - sizes.min())
+            df = max(res.df, 1)
+            lam = 4.0 * effect**2 * n_a * n_b / (n_a + n_b)
+            power = float(ncx2.sf(chi2.isf(alpha_case, df), df, lam))
+            extra = {"shots_per_sample": int(n_a), "effect_tvd": effect, "power": round(power, 6)}
+            results.append((label, res, extra))
         self._conclude("homogeneity test", results, alpha_case, share_alpha)
 
     def assert_bound(self, label: str, p_value: float, statistic: float, method: str,

@@ -52,7 +52,9 @@ def pytest_configure(config: pytest.Config) -> None:
     budget = float(config.getoption("qtcore_budget"))
     if not 0.0 < budget < 1.0:
         raise pytest.UsageError(f"--qtcore-budget must be in (0, 1), got {budget}")
-    config.stash[STATE] = RunState(budget=budget, base_seed=int(config.getoption("qtcore_seed")))
+    state = RunState(budget=budget, base_seed=int(config.getoption("qtcore_seed")))
+    config.stash[STATE] = state
+    config.pluginmanager.register(_Recorder(state), f"qtcore-conformance-recorder-{id(config)}")
     if config.getoption("qtcore_backend"):
         given = {os.path.abspath(str(a).split("::")[0]) for a in config.args}
         if SUITE_FILE not in given:
@@ -118,14 +120,49 @@ def pytest_collection_modifyitems(
     state.n_backends = max(len(backends), 1)
 
 
-_NODE_INFO: dict[str, tuple[str, str]] = {}
+class _Recorder:
+    """Per-session plugin object: remembers which nodes are checks and records outcomes.
 
+    Reports carry only the node id, so the (check, backend) of each node is noted at
+    collection. Kept on the session's config (not in module globals) so that nested runs,
+    such as ``qtcore conformance`` called from inside a test, do not mix their results.
+    """
 
-def pytest_itemcollected(item: pytest.Item) -> None:
-    """Remember which nodes are conformance checks (reports carry only the node id)."""
-    mark = item.get_closest_marker("qtcore_check")
-    if mark is not None:
-        _NODE_INFO[item.nodeid] = (mark.args[0], _backend_of(item) or "?")
+    def __init__(self, state: RunState) -> None:
+        self.state = state
+        self.nodes: dict[str, tuple[str, str]] = {}
+
+    def pytest_itemcollected(self, item: pytest.Item) -> None:
+        mark = item.get_closest_marker("qtcore_check")
+        if mark is not None:
+            self.nodes[item.nodeid] = (mark.args[0], _backend_of(item) or "?")
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        info = self.nodes.get(report.nodeid)
+        if info is None:
+            return
+        check, backend = info
+        seed = next((v for k, v in report.user_properties if k == "qtcore_seed"), None)
+        outcome: str | None = None
+        reason = ""
+        if hasattr(report, "wasxfail"):
+            if report.skipped:
+                outcome, reason = "xfailed", str(report.wasxfail)
+            elif report.when == "call":
+                outcome = "failed"
+                reason = f"known failure now passes (strict xfail): {report.wasxfail}"
+        elif report.skipped:
+            outcome, reason = "skipped", _skip_reason(report)
+        elif report.failed:
+            outcome = "failed" if report.when == "call" else "error"
+            reason = str(report.longrepr)[-4000:]
+        elif report.when == "call":
+            outcome = "passed"
+        if outcome is None:
+            return
+        self.state.outcomes.append(
+            Outcome(check, backend, outcome, reason, float(report.duration), report.nodeid, seed)
+        )
 
 
 def _skip_reason(report: pytest.TestReport) -> str:
@@ -133,48 +170,6 @@ def _skip_reason(report: pytest.TestReport) -> str:
     if isinstance(longrepr, tuple) and len(longrepr) == 3:
         return str(longrepr[2]).removeprefix("Skipped: ")
     return str(longrepr)
-
-
-def pytest_runtest_logreport(report: pytest.TestReport) -> None:
-    """Record each conformance check's outcome on each backend."""
-    info = _NODE_INFO.get(report.nodeid)
-    if info is None:
-        return
-    config = _CONFIG.get("config")
-    if config is None:
-        return
-    state = config.stash[STATE]
-    check, backend = info
-    seed = next((v for k, v in report.user_properties if k == "qtcore_seed"), None)
-    outcome: str | None = None
-    reason = ""
-    if hasattr(report, "wasxfail"):
-        if report.skipped:
-            outcome, reason = "xfailed", str(report.wasxfail)
-        elif report.when == "call":
-            outcome = "failed"
-            reason = f"known failure now passes (strict xfail): {report.wasxfail}"
-    elif report.skipped:
-        outcome, reason = "skipped", _skip_reason(report)
-    elif report.failed:
-        outcome = "failed" if report.when == "call" else "error"
-        reason = str(report.longrepr)[-4000:]
-    elif report.when == "call":
-        outcome = "passed"
-    if outcome is None:
-        return
-    state.outcomes.append(Outcome(check, backend, outcome, reason, float(report.duration),
-                                  report.nodeid, seed))
-
-
-_CONFIG: dict[str, pytest.Config] = {}
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Keep the config for the report hooks (they receive only the report)."""
-    _CONFIG["config"] = session.config
-    _NODE_INFO.clear()
 
 
 def holm_summary(state: RunState) -> dict[str, Any]:

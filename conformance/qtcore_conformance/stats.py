@@ -92,7 +92,7 @@ def tvd(counts: np.ndarray, probs: np.ndarray) -> float:
     Example:
         >>> import numpy as np
         >>> from qtcore_conformance.stats import tvd
-        >>> tvd(np.array([6, 4]), np.array([0.5, 0.5]))
+        >>> round(tvd(np.array([6, 4]), np.array([0.5, 0.5])), 12)
         0.1
     """
     c = np.asarray(counts, dtype=np.float64)

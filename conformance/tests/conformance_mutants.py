@@ -188,6 +188,40 @@ class IgnoresMaxQubits(ReferenceBackend):
         return None
 
 
+class NoisyDevice(ReferenceBackend):
+    """Not broken: a device with intrinsic noise (like a calibrated fake device).
+
+    It always applies ``INTRINSIC`` and cannot take a NoiseModel; conformance tests it with
+    ``distribution_tolerance_tvd`` (its worst TVD to the ideal on the suite's circuits is
+    about 0.09, on 5-qubit encodings). Five qubits keep its density matrices fast.
+    """
+
+    name = "mutant.noisy_device"
+    capabilities = Capabilities(max_qubits=5, noise=False)
+    INTRINSIC = NoiseModel(depolarizing_1q=0.001, depolarizing_2q=0.004, readout=0.005)
+
+    def _run(self, circuits: list[Circuit], *, shots: int, seed: Any, noise: Any) -> np.ndarray:
+        return super()._run(circuits, shots=shots, seed=seed, noise=self.INTRINSIC)
+
+    def _sample_distributions(self, P: np.ndarray, *, shots: int, seed: Any,
+                              noise: Any) -> np.ndarray:
+        return super()._sample_distributions(P, shots=shots, seed=seed, noise=self.INTRINSIC)
+
+
+class NoisyLittleEndian(NoisyDevice):
+    """A noisy device that also reports little-endian outcomes."""
+
+    name = "mutant.noisy_little_endian"
+
+    def _run(self, circuits: list[Circuit], *, shots: int, seed: Any, noise: Any) -> np.ndarray:
+        return _reverse_columns(super()._run(circuits, shots=shots, seed=seed, noise=noise))
+
+    def _sample_distributions(self, P: np.ndarray, *, shots: int, seed: Any,
+                              noise: Any) -> np.ndarray:
+        return _reverse_columns(super()._sample_distributions(P, shots=shots, seed=seed,
+                                                              noise=noise))
+
+
 #: Each broken backend and the check that must catch its fault.
 MUTANTS: dict[type[ReferenceBackend], str] = {
     LittleEndian: "bit_order_one_hot_probes",

@@ -21,7 +21,7 @@ from qtcore_conformance.catalog import CHECKS
 from qtcore_conformance.context import CheckContext, CheckFailed, derive_seed
 
 
-def run_check(name: str, backend: object) -> None:
+def run_check(name: str, backend: object, tolerance: float | None = None) -> None:
     """Run one check directly on a backend instance (raises CheckFailed on failure)."""
     chk = CHECKS[name]
     ctx = CheckContext(
@@ -31,6 +31,7 @@ def run_check(name: str, backend: object) -> None:
         alpha=check_alpha(chk, DEFAULT_BUDGET),
         seed=derive_seed(DEFAULT_SEED, name),
         reproduce=f"pytest {__file__}",
+        tolerance=tolerance,
     )
     chk.func(ctx)
 
@@ -67,3 +68,34 @@ def test_statistical_failure_message_has_the_numbers() -> None:
     message = str(info.value)
     for needle in ("statistic:", "p-value:", "TVD", "power:", "shots:"):
         assert needle in message, message
+
+
+TOLERANCE_CHECKS = [
+    "bit_order_one_hot_probes",
+    "bit_order_x_gates",
+    "encoding_dirichlet_rows",
+    "gates_single_qubit",
+    "gates_identities",
+    "batch_identical_rows_independent",
+    "output_edge_sizes",
+]
+
+
+@pytest.mark.parametrize("check_name", TOLERANCE_CHECKS)
+def test_tolerance_mode_passes_an_honest_noisy_device(check_name: str) -> None:
+    from conformance_mutants import NoisyDevice
+
+    run_check(check_name, NoisyDevice(), tolerance=0.12)
+
+
+def test_tolerance_mode_still_catches_faults_and_exact_mode_rejects_device_noise() -> None:
+    from conformance_mutants import NoisyDevice, NoisyLittleEndian
+
+    with pytest.raises(CheckFailed, match=r"TVD ≤ 0\.12 one-sided"):
+        run_check("bit_order_one_hot_probes", NoisyLittleEndian(), tolerance=0.12)
+    # Without a tolerance, device noise is (rightly) a failure of the exact checks.
+    with pytest.raises(CheckFailed):
+        run_check("encoding_dirichlet_rows", NoisyDevice())
+    # NoiseModel checks cannot be checked on top of intrinsic noise: a stated skip.
+    with pytest.raises(pytest.skip.Exception, match=r"intrinsic device noise|does not declare"):
+        run_check("noise_depolarizing_closed_form", NoisyDevice(), tolerance=0.12)
