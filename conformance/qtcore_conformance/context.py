@@ -281,7 +281,8 @@ class CheckContext:
         )
         if passed:
             return
-        failing = [lbl for lbl, r, _ in results if r.p_value <= alpha_case]
+        failing = [lbl for i, (lbl, r, _) in enumerate(results)
+                   if r.p_value <= alpha_case and i != worst_i]
         numbers: dict[str, Any] = {
             "statistic": f"{res.statistic:.6g} (df={res.df}, {res.method})",
             "p-value": f"{res.p_value:.3g} for this case, {adjusted:.3g} Bonferroni-adjusted over "

@@ -148,6 +148,30 @@ class FlippedRzSign(ReferenceBackend):
         return super()._run(flipped, shots=shots, seed=seed, noise=noise)
 
 
+class AngleScaled(ReferenceBackend):
+    """Rotates by 1.05·θ (a subtle calibration/unit bug: TVD ≈ 0.02–0.05 on most probes)."""
+
+    name = "mutant.angle_scaled"
+
+    def _run(self, circuits: list[Circuit], *, shots: int, seed: Any, noise: Any) -> np.ndarray:
+        scaled = [Circuit(c.n_qubits, tuple(
+            Gate(g.name, g.qubits, (1.05 * float(g.params[0]),)) if g.params else g
+            for g in c.gates)) for c in circuits]
+        return super()._run(scaled, shots=shots, seed=seed, noise=noise)
+
+
+class SwappedNoiseRates(ReferenceBackend):
+    """Applies depolarizing_2q after 1q gates and depolarizing_1q after 2q gates."""
+
+    name = "mutant.swapped_noise_rates"
+
+    def _run(self, circuits: list[Circuit], *, shots: int, seed: Any, noise: Any) -> np.ndarray:
+        if noise is not None:
+            noise = NoiseModel(min(noise.depolarizing_2q, 0.75), noise.depolarizing_1q,
+                               noise.readout)
+        return super()._run(circuits, shots=shots, seed=seed, noise=noise)
+
+
 class LeaksMemory(ReferenceBackend):
     """Keeps every input and result it ever saw."""
 
@@ -233,6 +257,8 @@ MUTANTS: dict[type[ReferenceBackend], str] = {
     IdenticalDraws: "batch_identical_rows_independent",
     QiskitLambda: "noise_depolarizing_closed_form",
     FlippedRzSign: "gates_single_qubit",
+    AngleScaled: "gates_single_qubit",
+    SwappedNoiseRates: "noise_every_gate_depth_sweep",
     LeaksMemory: "large_batch_no_memory_growth",
     SwallowsNoise: "capabilities_noise_undeclared_raises",
     IgnoresMaxQubits: "capabilities_max_qubits_enforced",
