@@ -263,6 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         [...
         True
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["conformance"]:
+        # The suite parses its own options (argparse's REMAINDER would drop a leading --help).
+        return _cmd_conformance(argparse.Namespace(rest=argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
