@@ -125,3 +125,16 @@ def test_new_plugin_rejects_bad_names(tmp_path: Path) -> None:
     with pytest.raises(qtcore.InvalidInput, match="exists"):
         write_plugin("twice", tmp_path)
     assert (write_plugin("twice", tmp_path, force=True) / "pyproject.toml").exists()
+
+
+def test_cli_all_runs_every_installed_backend(tmp_path: Path) -> None:
+    out = _cli(["conformance", "--all", "--check", "registration_manifest", "--json", "a.json"],
+               tmp_path)
+    report = json.loads((tmp_path / "a.json").read_text())
+    outcomes = {r["backend"]: r["outcome"] for r in report["results"]}
+    assert outcomes["reference"] == "passed"
+    # The test mutants are registered without an installed distribution: the manifest check
+    # (distribution and version) fails them, so the run fails.
+    assert outcomes["mutant.little_endian"] == "failed"
+    assert out.returncode == 1
+    assert report["summary"]["backends"] == len(outcomes) > 10
