@@ -1,6 +1,7 @@
 """qtcore-conformance: the shared, statistically sound conformance suite for qtcore backends.
 
-* ``BackendTests``: subclass it in a plugin's tests (see :mod:`qtcore_conformance.base`).
+* ``BackendTests`` / ``SamplerTests``: subclass them in a plugin's tests
+  (see :mod:`qtcore_conformance.base`).
 * ``pytest --qtcore-backend NAME``: the pytest plugin (:mod:`qtcore_conformance.pytest_plugin`).
 * ``qtcore conformance NAME… | --all``: the engine (:mod:`qtcore_conformance.engine`).
 
@@ -18,7 +19,14 @@ from __future__ import annotations
 from typing import Any
 
 __version__ = "0.1.0"
-__all__ = ["CHECKS", "BackendTests", "CheckContext", "__version__", "run_conformance"]
+__all__ = [
+    "CHECKS",
+    "BackendTests",
+    "CheckContext",
+    "SamplerTests",
+    "__version__",
+    "run_conformance",
+]
 
 
 def __getattr__(name: str) -> Any:
@@ -26,6 +34,10 @@ def __getattr__(name: str) -> Any:
         from qtcore_conformance.base import BackendTests
 
         return BackendTests
+    if name == "SamplerTests":
+        from qtcore_conformance.base import SamplerTests
+
+        return SamplerTests
     if name == "CHECKS":
         from qtcore_conformance.base import CHECKS
 

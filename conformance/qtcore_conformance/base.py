@@ -34,7 +34,7 @@ from qtcore_conformance.catalog import CHECKS, GROUPS, Check, total_slots
 from qtcore_conformance.context import CheckContext, derive_seed
 from qtcore_conformance.session import STATE
 
-__all__ = ["DEFAULT_BUDGET", "DEFAULT_SEED", "BackendTests", "check_alpha"]
+__all__ = ["DEFAULT_BUDGET", "DEFAULT_SEED", "BackendTests", "SamplerTests", "check_alpha"]
 
 DEFAULT_BUDGET = 1e-6
 DEFAULT_SEED = 20240611
@@ -50,15 +50,16 @@ def check_alpha(chk: Check, budget_per_backend: float) -> float:
         >>> check_alpha(chk, 1e-6) == 1e-6 * chk.slots / total_slots()
         True
     """
-    return budget_per_backend * chk.slots / total_slots()
+    return budget_per_backend * chk.slots / total_slots(chk.kind)
 
 
 def _make_test(chk: Check) -> Any:
-    def test(self: BackendTests, qtcore_check_context: CheckContext) -> None:
+    def test(self: Any, qtcore_check_context: CheckContext) -> None:
         chk.func(qtcore_check_context)
 
     test.__name__ = f"test_{chk.name}"
-    test.__qualname__ = f"BackendTests.test_{chk.name}"
+    owner = "BackendTests" if chk.kind == "backend" else "SamplerTests"
+    test.__qualname__ = f"{owner}.test_{chk.name}"
     test.__doc__ = chk.summary
     test.qtcore_check = chk  # type: ignore[attr-defined]
     return pytest.mark.qtcore_check(chk.name, tier=chk.tier, group=chk.group)(test)
@@ -152,5 +153,59 @@ def _reproduce(
             f"{base_seed} --qtcore-budget {budget:.6g}")
 
 
+class SamplerTests:
+    """Subclass, set ``sampler_name``, and pytest runs the sampler checks on it.
+
+    Attributes:
+        sampler_name: the registered sampler (``qtcore.get_sampler``).
+        sampler_options: keyword arguments for :func:`qtcore.get_sampler`.
+        known_failures: check name -> reason; each such check is a strict xfail.
+
+    Example:
+        >>> from qtcore_conformance import SamplerTests
+        >>> "test_sampler_unbiased" in dir(SamplerTests)
+        True
+    """
+
+    sampler_name: ClassVar[str | None] = None
+    sampler_options: ClassVar[dict[str, Any]] = {}
+    known_failures: ClassVar[dict[str, str]] = {}
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def qtcore_sampler(cls, request: pytest.FixtureRequest) -> Any:
+        """The sampler under test, created once per class."""
+        name = request.cls.sampler_name
+        if name is None:
+            pytest.skip("no sampler: set sampler_name")
+        return qtcore.get_sampler(name, **request.cls.sampler_options)
+
+    @pytest.fixture
+    def qtcore_check_context(self, request: pytest.FixtureRequest, qtcore_sampler: Any) -> Any:
+        """A :class:`CheckContext` whose subject is the sampler."""
+        chk: Check = request.function.qtcore_check
+        config = request.config
+        budget = float(config.getoption("qtcore_budget") or DEFAULT_BUDGET)
+        base_seed = int(config.getoption("qtcore_seed") or DEFAULT_SEED)
+        state = config.stash.get(STATE, None)
+        per_subject = budget / max(state.n_backends if state is not None else 1, 1)
+        ctx = CheckContext(
+            backend=qtcore_sampler,
+            backend_name=str(request.cls.sampler_name),
+            check_name=chk.name,
+            alpha=check_alpha(chk, per_subject),
+            seed=derive_seed(base_seed, chk.name),
+            reproduce=(f"python -m pytest {shlex.quote(request.node.nodeid)} -p no:cacheprovider "
+                       f"--qtcore-seed {base_seed} --qtcore-budget {per_subject:.6g}"),
+            base_seed=base_seed,
+            sink=request.node.user_properties,
+        )
+        request.node.user_properties.append(("qtcore_seed", ctx.seed))
+        yield ctx
+        if state is not None:
+            state.records.extend(ctx.records)
+
+
 for _chk in sorted(CHECKS.values(), key=lambda c: GROUPS.index(c.group)):
-    setattr(BackendTests, f"test_{_chk.name}", _make_test(_chk))
+    owner = BackendTests if _chk.kind == "backend" else SamplerTests
+    setattr(owner, f"test_{_chk.name}", _make_test(_chk))

@@ -14,7 +14,7 @@ The report also prints Holm's step-down adjusted p-values (:func:`stats.holm_adj
 Example:
     >>> import qtcore_conformance.checks  # registers every check
     >>> from qtcore_conformance.catalog import CHECKS, total_slots
-    >>> total_slots() == sum(c.slots for c in CHECKS.values())
+    >>> total_slots() == sum(c.slots for c in CHECKS.values() if c.kind == "backend")
     True
 """
 
@@ -24,9 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CHECKS", "GROUPS", "TIERS", "Check", "check", "total_slots"]
+__all__ = ["CHECKS", "GROUPS", "SAMPLER_GROUPS", "TIERS", "Check", "check", "total_slots"]
 
-TIERS = ("core", "exact", "noise")
+TIERS = ("core", "exact", "noise", "sampler")
 GROUPS = (
     "registration",
     "output contract",
@@ -36,7 +36,10 @@ GROUPS = (
     "noise",
     "reproducibility",
     "robustness",
+    "samplers",
 )
+#: Checks of the "samplers" group run on samplers (SamplerTests); all others on backends.
+SAMPLER_GROUPS = ("samplers",)
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,11 @@ class Check:
         slots: fixed share of the false-failure budget (0 for a deterministic check).
         summary: one line for reports (the first line of the docstring).
     """
+
+    @property
+    def kind(self) -> str:
+        """``"sampler"`` for the samplers group, else ``"backend"``."""
+        return "sampler" if self.group in SAMPLER_GROUPS else "backend"
 
     name: str
     func: Callable[[Any], None]
@@ -87,13 +95,13 @@ def check(
     return register
 
 
-def total_slots() -> int:
-    """Sum of every registered check's slots: the denominator of the budget split.
+def total_slots(kind: str = "backend") -> int:
+    """Sum of the slots of every check of ``kind``: the denominator of the budget split.
 
     Example:
         >>> import qtcore_conformance.checks
         >>> from qtcore_conformance.catalog import total_slots
-        >>> total_slots() > 0
+        >>> total_slots() > total_slots("sampler") > 0
         True
     """
-    return sum(c.slots for c in CHECKS.values())
+    return sum(c.slots for c in CHECKS.values() if c.kind == kind)

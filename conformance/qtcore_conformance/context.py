@@ -391,6 +391,18 @@ class CheckContext:
             results.append((label, res, extra))
         self._conclude("homogeneity test", results, alpha_case, share_alpha)
 
+    def assert_results(
+        self,
+        kind: str,
+        cases: Sequence[tuple[str, stats.TestResult, dict[str, Any]]],
+        *,
+        share: float = 1.0,
+    ) -> None:
+        """Test p-values a check computed itself (``(label, result, extra)``), Bonferroni."""
+        share_alpha = self._take(share)
+        alpha_case = share_alpha / max(len(cases), 1)
+        self._conclude(kind, list(cases), alpha_case, share_alpha)
+
     def assert_bound(self, label: str, p_value: float, statistic: float, method: str,
                      share: float = 1.0, **extra: Any) -> None:
         """Record a p-value computed by the check itself (an exact bound) and test it."""

@@ -66,6 +66,12 @@ def _is_suite_class(cls: Any) -> bool:
         cls, "distribution_tolerance_tvd") and hasattr(cls, "backend_options")
 
 
+def _subject_name(cls: Any) -> Any:
+    """The backend (or sampler) a suite class names, or None."""
+    name = getattr(cls, "backend_name", None)
+    return name if name is not None else getattr(cls, "sampler_name", None)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Parametrise the generic suite class over the ``--qtcore-backend`` names."""
     cls = metafunc.cls
@@ -81,8 +87,7 @@ def _backend_of(item: pytest.Item) -> str | None:
     callspec = getattr(item, "callspec", None)
     if callspec is not None and "qtcore_backend_name" in callspec.params:
         return str(callspec.params["qtcore_backend_name"])
-    cls = getattr(item, "cls", None)
-    name = getattr(cls, "backend_name", None)
+    name = _subject_name(getattr(item, "cls", None))
     return None if name is None else str(name)
 
 

@@ -16,4 +16,5 @@ from qtcore_conformance.checks import (  # noqa: F401  (imported to register the
     registration,
     reproducibility,
     robustness,
+    samplers,
 )
