@@ -99,3 +99,20 @@ def test_tolerance_mode_still_catches_faults_and_exact_mode_rejects_device_noise
     # NoiseModel checks cannot be checked on top of intrinsic noise: a stated skip.
     with pytest.raises(pytest.skip.Exception, match=r"intrinsic device noise|does not declare"):
         run_check("noise_depolarizing_closed_form", NoisyDevice(), tolerance=0.12)
+
+
+def test_failing_random_circuit_is_shrunk_to_a_minimal_json_circuit() -> None:
+    import json
+    import re
+
+    from conformance_mutants import FlippedRzSign
+
+    with pytest.raises(CheckFailed) as info:
+        run_check("gates_random_circuits", FlippedRzSign())
+    message = str(info.value)
+    match = re.search(r"minimal failing circuit \(shrunk from (\d+) gates\): (\{.*\})", message)
+    assert match, message
+    minimal = qtcore.Circuit.from_json(json.loads(match.group(2)))
+    assert len(minimal.gates) < int(match.group(1))
+    # Only rz is broken: the minimal circuit must still contain one.
+    assert any(g.name == "rz" for g in minimal.gates), minimal
