@@ -40,11 +40,11 @@ def host_memory() -> int:
 def large_batch_no_memory_growth(ctx: CheckContext) -> None:
     """Repeated large batches do not grow traced or resident host memory."""
     n = ctx.max_n(6)
-    batch = 1024
+    batch = 512
     P = ctx.rng("rows").dirichlet(np.ones(2**n), size=batch)
-    # Per call the input and the counts are 2 × batch × 2**n × 8 bytes (1 MiB at n = 6):
+    # Per call the input and the counts are 2 × batch × 2**n × 8 bytes (512 KiB at n = 6):
     # a backend keeping them call after call exceeds the traced limit within the repeats.
-    repeats = 5
+    repeats = 6
     for _ in range(2):  # warm-up: compiled templates and caches settle
         ctx.sample(P, shots=32, seed=ctx.seed)
     gc.collect()
