@@ -1,6 +1,6 @@
 """qtcore-conformance: the shared, statistically sound conformance suite for qtcore backends.
 
-* ``BackendTests`` / ``SamplerTests``: subclass them in a plugin's tests
+* ``BackendTests`` / ``SamplerTests`` / ``MitigatorTests``: subclass them in a plugin's tests
   (see :mod:`qtcore_conformance.base`).
 * ``pytest --qtcore-backend NAME``: the pytest plugin (:mod:`qtcore_conformance.pytest_plugin`).
 * ``qtcore conformance NAME… | --all``: the engine (:mod:`qtcore_conformance.engine`).
@@ -23,6 +23,7 @@ __all__ = [
     "CHECKS",
     "BackendTests",
     "CheckContext",
+    "MitigatorTests",
     "SamplerTests",
     "__version__",
     "run_conformance",
@@ -34,10 +35,10 @@ def __getattr__(name: str) -> Any:
         from qtcore_conformance.base import BackendTests
 
         return BackendTests
-    if name == "SamplerTests":
-        from qtcore_conformance.base import SamplerTests
+    if name in ("SamplerTests", "MitigatorTests"):
+        from qtcore_conformance import base
 
-        return SamplerTests
+        return getattr(base, name)
     if name == "CHECKS":
         from qtcore_conformance.base import CHECKS
 

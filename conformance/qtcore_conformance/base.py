@@ -34,7 +34,14 @@ from qtcore_conformance.catalog import CHECKS, GROUPS, Check, total_slots
 from qtcore_conformance.context import CheckContext, derive_seed
 from qtcore_conformance.session import STATE
 
-__all__ = ["DEFAULT_BUDGET", "DEFAULT_SEED", "BackendTests", "SamplerTests", "check_alpha"]
+__all__ = [
+    "DEFAULT_BUDGET",
+    "DEFAULT_SEED",
+    "BackendTests",
+    "MitigatorTests",
+    "SamplerTests",
+    "check_alpha",
+]
 
 DEFAULT_BUDGET = 1e-6
 DEFAULT_SEED = 20240611
@@ -50,7 +57,8 @@ def check_alpha(chk: Check, budget_per_backend: float) -> float:
         >>> check_alpha(chk, 1e-6) == 1e-6 * chk.slots / total_slots()
         True
     """
-    return budget_per_backend * chk.slots / total_slots(chk.kind)
+    # Deterministic checks (slots = 0) spend nothing; a kind may have no stochastic check.
+    return budget_per_backend * chk.slots / max(total_slots(chk.kind), 1)
 
 
 def _make_test(chk: Check) -> Any:
@@ -58,7 +66,7 @@ def _make_test(chk: Check) -> Any:
         chk.func(qtcore_check_context)
 
     test.__name__ = f"test_{chk.name}"
-    owner = "BackendTests" if chk.kind == "backend" else "SamplerTests"
+    owner = {"backend": "BackendTests", "sampler": "SamplerTests"}.get(chk.kind, "MitigatorTests")
     test.__qualname__ = f"{owner}.test_{chk.name}"
     test.__doc__ = chk.summary
     test.qtcore_check = chk  # type: ignore[attr-defined]
@@ -183,29 +191,76 @@ class SamplerTests:
     @pytest.fixture
     def qtcore_check_context(self, request: pytest.FixtureRequest, qtcore_sampler: Any) -> Any:
         """A :class:`CheckContext` whose subject is the sampler."""
-        chk: Check = request.function.qtcore_check
-        config = request.config
-        budget = float(config.getoption("qtcore_budget") or DEFAULT_BUDGET)
-        base_seed = int(config.getoption("qtcore_seed") or DEFAULT_SEED)
-        state = config.stash.get(STATE, None)
-        per_subject = budget / max(state.n_backends if state is not None else 1, 1)
-        ctx = CheckContext(
-            backend=qtcore_sampler,
-            backend_name=str(request.cls.sampler_name),
-            check_name=chk.name,
-            alpha=check_alpha(chk, per_subject),
-            seed=derive_seed(base_seed, chk.name),
-            reproduce=(f"python -m pytest {shlex.quote(request.node.nodeid)} -p no:cacheprovider "
-                       f"--qtcore-seed {base_seed} --qtcore-budget {per_subject:.6g}"),
-            base_seed=base_seed,
-            sink=request.node.user_properties,
-        )
-        request.node.user_properties.append(("qtcore_seed", ctx.seed))
-        yield ctx
-        if state is not None:
-            state.records.extend(ctx.records)
+        yield from _subject_context(request, qtcore_sampler, str(request.cls.sampler_name))
+
+
+class MitigatorTests:
+    """Subclass, set ``mitigator_name``, and pytest runs the mitigator checks on it.
+
+    Attributes:
+        mitigator_name: the registered mitigator (``qtcore.get_mitigator``).
+        mitigator_options: keyword arguments for :func:`qtcore.get_mitigator`.
+        known_failures: check name -> reason; each such check is a strict xfail.
+
+    Example:
+        >>> from qtcore_conformance import MitigatorTests
+        >>> "test_mitigator_exact_on_linear_noise" in dir(MitigatorTests)
+        True
+    """
+
+    mitigator_name: ClassVar[str | None] = None
+    mitigator_options: ClassVar[dict[str, Any]] = {}
+    known_failures: ClassVar[dict[str, str]] = {}
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def qtcore_mitigator(cls, request: pytest.FixtureRequest) -> Any:
+        """The mitigator under test, created once per class."""
+        name = request.cls.mitigator_name
+        if name is None:
+            pytest.skip("no mitigator: set mitigator_name")
+        try:
+            return qtcore.get_mitigator(name, **request.cls.mitigator_options)
+        except qtcore.BackendUnavailable as exc:
+            pytest.skip(f"mitigator {name!r} is unavailable here: {exc}")
+
+    @pytest.fixture
+    def qtcore_check_context(self, request: pytest.FixtureRequest, qtcore_mitigator: Any) -> Any:
+        """A :class:`CheckContext` whose subject is the mitigator."""
+        yield from _subject_context(request, qtcore_mitigator, str(request.cls.mitigator_name))
+
+
+def _subject_context(request: pytest.FixtureRequest, subject: Any, name: str) -> Any:
+    """The check context for a sampler or mitigator (a generator fixture body)."""
+    chk: Check = request.function.qtcore_check
+    config = request.config
+    budget = float(config.getoption("qtcore_budget") or DEFAULT_BUDGET)
+    base_seed = int(config.getoption("qtcore_seed") or DEFAULT_SEED)
+    state = config.stash.get(STATE, None)
+    per_subject = budget / max(state.n_backends if state is not None else 1, 1)
+    ctx = CheckContext(
+        backend=subject,
+        backend_name=name,
+        check_name=chk.name,
+        alpha=check_alpha(chk, per_subject),
+        seed=derive_seed(base_seed, chk.name),
+        reproduce=(f"python -m pytest {shlex.quote(request.node.nodeid)} -p no:cacheprovider "
+                   f"--qtcore-seed {base_seed} --qtcore-budget {per_subject:.6g}"),
+        base_seed=base_seed,
+        sink=request.node.user_properties,
+    )
+    request.node.user_properties.append(("qtcore_seed", ctx.seed))
+    yield ctx
+    if state is not None:
+        state.records.extend(ctx.records)
+
+
+_OWNERS: dict[str, type] = {
+    "backend": BackendTests,
+    "sampler": SamplerTests,
+    "mitigator": MitigatorTests,
+}
 
 
 for _chk in sorted(CHECKS.values(), key=lambda c: GROUPS.index(c.group)):
-    owner = BackendTests if _chk.kind == "backend" else SamplerTests
-    setattr(owner, f"test_{_chk.name}", _make_test(_chk))
+    setattr(_OWNERS[_chk.kind], f"test_{_chk.name}", _make_test(_chk))

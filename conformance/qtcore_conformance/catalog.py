@@ -24,9 +24,18 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["CHECKS", "GROUPS", "SAMPLER_GROUPS", "TIERS", "Check", "check", "total_slots"]
+__all__ = [
+    "CHECKS",
+    "GROUPS",
+    "MITIGATOR_GROUPS",
+    "SAMPLER_GROUPS",
+    "TIERS",
+    "Check",
+    "check",
+    "total_slots",
+]
 
-TIERS = ("core", "exact", "noise", "sampler")
+TIERS = ("core", "exact", "noise", "sampler", "mitigation")
 GROUPS = (
     "registration",
     "output contract",
@@ -37,9 +46,12 @@ GROUPS = (
     "reproducibility",
     "robustness",
     "samplers",
+    "mitigators",
 )
 #: Checks of the "samplers" group run on samplers (SamplerTests); all others on backends.
 SAMPLER_GROUPS = ("samplers",)
+#: Checks of the "mitigators" group run on mitigators (MitigatorTests).
+MITIGATOR_GROUPS = ("mitigators",)
 
 
 @dataclass(frozen=True)
@@ -57,8 +69,10 @@ class Check:
 
     @property
     def kind(self) -> str:
-        """``"sampler"`` for the samplers group, else ``"backend"``."""
-        return "sampler" if self.group in SAMPLER_GROUPS else "backend"
+        """``"sampler"``, ``"mitigator"`` or ``"backend"``: what the check runs on."""
+        if self.group in SAMPLER_GROUPS:
+            return "sampler"
+        return "mitigator" if self.group in MITIGATOR_GROUPS else "backend"
 
     name: str
     func: Callable[[Any], None]

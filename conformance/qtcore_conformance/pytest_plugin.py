@@ -68,8 +68,11 @@ def _is_suite_class(cls: Any) -> bool:
 
 def _subject_name(cls: Any) -> Any:
     """The backend (or sampler) a suite class names, or None."""
-    name = getattr(cls, "backend_name", None)
-    return name if name is not None else getattr(cls, "sampler_name", None)
+    for attr in ("backend_name", "sampler_name", "mitigator_name"):
+        name = getattr(cls, attr, None)
+        if name is not None:
+            return name
+    return None
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

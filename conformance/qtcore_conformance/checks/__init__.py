@@ -11,6 +11,7 @@ from qtcore_conformance.checks import (  # noqa: F401  (imported to register the
     amplitude_encoding,
     bit_order,
     gate_ir,
+    mitigators,
     noise,
     output_contract,
     registration,
