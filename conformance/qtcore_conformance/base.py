@@ -181,17 +181,25 @@ class SamplerTests:
 
     @pytest.fixture(scope="class")
     @classmethod
-    def qtcore_sampler(cls, request: pytest.FixtureRequest) -> Any:
-        """The sampler under test, created once per class."""
+    def qtcore_sampler_name(cls, request: pytest.FixtureRequest) -> str:
+        """The sampler name (parametrised by ``--qtcore-sampler`` when the class has none)."""
         name = request.cls.sampler_name
         if name is None:
-            pytest.skip("no sampler: set sampler_name")
-        return qtcore.get_sampler(name, **request.cls.sampler_options)
+            pytest.skip("no sampler: set sampler_name or pass --qtcore-sampler NAME")
+        return str(name)
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def qtcore_sampler(cls, request: pytest.FixtureRequest, qtcore_sampler_name: str) -> Any:
+        """The sampler under test, created once per class."""
+        return qtcore.get_sampler(qtcore_sampler_name, **request.cls.sampler_options)
 
     @pytest.fixture
-    def qtcore_check_context(self, request: pytest.FixtureRequest, qtcore_sampler: Any) -> Any:
+    def qtcore_check_context(
+        self, request: pytest.FixtureRequest, qtcore_sampler: Any, qtcore_sampler_name: str
+    ) -> Any:
         """A :class:`CheckContext` whose subject is the sampler."""
-        yield from _subject_context(request, qtcore_sampler, str(request.cls.sampler_name))
+        yield from _subject_context(request, qtcore_sampler, qtcore_sampler_name, "sampler")
 
 
 class MitigatorTests:
@@ -214,23 +222,34 @@ class MitigatorTests:
 
     @pytest.fixture(scope="class")
     @classmethod
-    def qtcore_mitigator(cls, request: pytest.FixtureRequest) -> Any:
-        """The mitigator under test, created once per class."""
+    def qtcore_mitigator_name(cls, request: pytest.FixtureRequest) -> str:
+        """The mitigator name (parametrised by ``--qtcore-mitigator`` when the class has none)."""
         name = request.cls.mitigator_name
         if name is None:
-            pytest.skip("no mitigator: set mitigator_name")
+            pytest.skip("no mitigator: set mitigator_name or pass --qtcore-mitigator NAME")
+        return str(name)
+
+    @pytest.fixture(scope="class")
+    @classmethod
+    def qtcore_mitigator(cls, request: pytest.FixtureRequest, qtcore_mitigator_name: str) -> Any:
+        """The mitigator under test, created once per class."""
         try:
-            return qtcore.get_mitigator(name, **request.cls.mitigator_options)
+            return qtcore.get_mitigator(qtcore_mitigator_name, **request.cls.mitigator_options)
         except qtcore.BackendUnavailable as exc:
-            pytest.skip(f"mitigator {name!r} is unavailable here: {exc}")
+            pytest.skip(f"mitigator {qtcore_mitigator_name!r} is unavailable here: {exc}")
 
     @pytest.fixture
-    def qtcore_check_context(self, request: pytest.FixtureRequest, qtcore_mitigator: Any) -> Any:
+    def qtcore_check_context(
+        self, request: pytest.FixtureRequest, qtcore_mitigator: Any, qtcore_mitigator_name: str
+    ) -> Any:
         """A :class:`CheckContext` whose subject is the mitigator."""
-        yield from _subject_context(request, qtcore_mitigator, str(request.cls.mitigator_name))
+        yield from _subject_context(request, qtcore_mitigator, qtcore_mitigator_name,
+                                    "mitigator")
 
 
-def _subject_context(request: pytest.FixtureRequest, subject: Any, name: str) -> Any:
+def _subject_context(
+    request: pytest.FixtureRequest, subject: Any, name: str, kind: str
+) -> Any:
     """The check context for a sampler or mitigator (a generator fixture body)."""
     chk: Check = request.function.qtcore_check
     config = request.config
@@ -244,8 +263,13 @@ def _subject_context(request: pytest.FixtureRequest, subject: Any, name: str) ->
         check_name=chk.name,
         alpha=check_alpha(chk, per_subject),
         seed=derive_seed(base_seed, chk.name),
-        reproduce=(f"python -m pytest {shlex.quote(request.node.nodeid)} -p no:cacheprovider "
-                   f"--qtcore-seed {base_seed} --qtcore-budget {per_subject:.6g}"),
+        reproduce=(
+            f"qtcore conformance --{kind} {shlex.quote(name)} --check {chk.name} --seed "
+            f"{base_seed} --budget {per_subject:.6g}"
+            if getattr(request.cls, f"{kind}_name") is None
+            else f"python -m pytest {shlex.quote(request.node.nodeid)} -p no:cacheprovider "
+            f"--qtcore-seed {base_seed} --qtcore-budget {per_subject:.6g}"
+        ),
         base_seed=base_seed,
         sink=request.node.user_properties,
     )

@@ -48,9 +48,15 @@ def _all_backends() -> tuple[list[str], list[str]]:
     return names, parametric
 
 
+def _available(entries: Sequence[Any]) -> list[str]:
+    return [e.name for e in entries]
+
+
 def run_conformance(
     backends: Sequence[str],
     *,
+    samplers: Sequence[str] = (),
+    mitigators: Sequence[str] = (),
     budget: float = DEFAULT_BUDGET,
     seed: int = DEFAULT_SEED,
     checks: Sequence[str] = (),
@@ -64,6 +70,7 @@ def run_conformance(
 
     Args:
         backends: registered backend names.
+        samplers, mitigators: registered sampler and mitigator names.
         budget: false-failure budget of the whole run.
         seed: base seed.
         checks: restrict to these check names (default: all).
@@ -94,6 +101,11 @@ def run_conformance(
     ]
     for name in backends:
         args += ["--qtcore-backend", name]
+    for name in samplers:
+        args += ["--qtcore-sampler", name]
+    for name in mitigators:
+        args += ["--qtcore-mitigator", name]
+    subjects = [*backends, *samplers, *mitigators]
     if tolerance_tvd is not None:
         args += ["--qtcore-tolerance-tvd", repr(tolerance_tvd)]
     if checks:
@@ -109,6 +121,8 @@ def run_conformance(
         "budget": budget,
         "base_seed": seed,
         "backends": list(backends),
+        "samplers": list(samplers),
+        "mitigators": list(mitigators),
         "summary": summary,
         "results": [
             {
@@ -127,7 +141,7 @@ def run_conformance(
         "assertions": state.records,
         "exit_status": status,
     }
-    if not backends:
+    if not subjects:
         status = 4
     elif any(o.outcome in ("failed", "error") for o in state.outcomes):
         status = status or 1
@@ -136,7 +150,7 @@ def run_conformance(
         with open(json_path, "w") as fh:
             json.dump(report, fh, indent=2, default=str)
     if show_table:
-        _print_report(report, list(backends))
+        _print_report(report, subjects)
     return status, report
 
 
@@ -166,16 +180,21 @@ def _print_report(report: dict[str, Any], backends: list[str]) -> None:
     table = Table(title="qtcore conformance", show_lines=False)
     table.add_column("check", overflow="fold")
     table.add_column("tier")
+    # One column per backend, sampler and mitigator tested.
     for b in backends:
         table.add_column(b, overflow="fold")
     by = {(r["check"], r["backend"]): r for r in report["results"]}
+    kind_of = {name: kind for kind in ("backend", "sampler", "mitigator")
+               for name in report.get(f"{kind}s", [])}
     for chk in sorted(CHECKS.values(), key=lambda c: GROUPS.index(c.group)):
         name = chk.name
         cells = []
         seen = False
         for b in backends:
             r = by.get((name, b))
-            if r is None:
+            if kind_of.get(b, "backend") != chk.kind:
+                cells.append("[dim]-[/]")  # a check of another kind (sampler vs backend)
+            elif r is None:
                 cells.append("[dim]not run[/]")
             else:
                 seen = True
@@ -185,7 +204,7 @@ def _print_report(report: dict[str, Any], backends: list[str]) -> None:
     console.print(table)
     s = report["summary"]
     console.print(
-        f"false-failure budget {s['budget']:g} for the run ({s['backends']} backend(s), "
+        f"false-failure budget {s['budget']:g} for the run ({s['backends']} under test, "
         f"{s['budget_per_backend']:.3g} each), base seed {report['base_seed']}; "
         f"{s['assertions']} statistical assertions, smallest p/α {s['min_p_over_alpha']:.3g}; "
         f"Holm rejects {len(s['holm_rejected'])}"
@@ -204,7 +223,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     """Arguments of ``qtcore conformance`` (added to ``parser`` when given)."""
     p = parser or argparse.ArgumentParser(prog="qtcore conformance")
     p.add_argument("backends", nargs="*", metavar="NAME", help="backends to test")
-    p.add_argument("--all", action="store_true", help="every installed (non-parametric) backend")
+    p.add_argument("--sampler", action="append", default=[], metavar="NAME",
+                   help="a sampler to test (repeatable)")
+    p.add_argument("--mitigator", action="append", default=[], metavar="NAME",
+                   help="a mitigator to test (repeatable)")
+    p.add_argument("--all", action="store_true",
+                   help="every installed (non-parametric) backend, sampler and mitigator")
     p.add_argument("--json", metavar="PATH", help="write the report as JSON")
     p.add_argument("--junit-xml", metavar="PATH", help="write JUnit XML (seeds as properties)")
     p.add_argument("--budget", type=float, default=DEFAULT_BUDGET,
@@ -225,17 +249,23 @@ def main_argv(argv: Sequence[str]) -> int:
 def main(args: argparse.Namespace) -> int:
     """Run ``qtcore conformance`` from parsed arguments; return the exit status."""
     names = list(args.backends)
+    samplers, mitigators = list(args.sampler), list(args.mitigator)
     if args.all:
         found, parametric = _all_backends()
         names = list(dict.fromkeys(names + found))
+        samplers = list(dict.fromkeys(samplers + _available(qtcore.samplers())))
+        mitigators = list(dict.fromkeys(mitigators + _available(qtcore.mitigators())))
         if parametric:
             print("parametric backends need a variant and are not in --all: "
                   + ", ".join(f"{p}:<variant>" for p in parametric), file=sys.stderr)
-    if not names:
-        print("qtcore conformance: name at least one backend, or --all", file=sys.stderr)
+    if not (names or samplers or mitigators):
+        print("qtcore conformance: name at least one backend (or --sampler/--mitigator), "
+              "or --all", file=sys.stderr)
         return 2
     status, _ = run_conformance(
         names,
+        samplers=samplers,
+        mitigators=mitigators,
         budget=args.budget,
         seed=args.seed,
         checks=args.check,

@@ -33,6 +33,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--qtcore-backend", action="append", default=[], dest="qtcore_backend",
                     metavar="NAME",
                     help="run the qtcore conformance suite on this backend (repeatable)")
+    group.addoption("--qtcore-sampler", action="append", default=[], dest="qtcore_sampler",
+                    metavar="NAME", help="run the sampler checks on this sampler (repeatable)")
+    group.addoption("--qtcore-mitigator", action="append", default=[], dest="qtcore_mitigator",
+                    metavar="NAME",
+                    help="run the mitigator checks on this mitigator (repeatable)")
     group.addoption("--qtcore-budget", type=float, default=DEFAULT_BUDGET, dest="qtcore_budget",
                     help="false-failure budget of the whole run (default 1e-6), split over "
                          "backends and then over checks by their fixed shares")
@@ -55,15 +60,10 @@ def pytest_configure(config: pytest.Config) -> None:
     state = RunState(budget=budget, base_seed=int(config.getoption("qtcore_seed")))
     config.stash[STATE] = state
     config.pluginmanager.register(_Recorder(state), f"qtcore-conformance-recorder-{id(config)}")
-    if config.getoption("qtcore_backend"):
+    if any(config.getoption(o) for o in ("qtcore_backend", "qtcore_sampler", "qtcore_mitigator")):
         given = {os.path.abspath(str(a).split("::")[0]) for a in config.args}
         if SUITE_FILE not in given:
             config.args.append(SUITE_FILE)
-
-
-def _is_suite_class(cls: Any) -> bool:
-    return cls is not None and hasattr(cls, "known_failures") and hasattr(
-        cls, "distribution_tolerance_tvd") and hasattr(cls, "backend_options")
 
 
 def _subject_name(cls: Any) -> Any:
@@ -75,21 +75,30 @@ def _subject_name(cls: Any) -> Any:
     return None
 
 
+_KIND_FIXTURES = (
+    ("backend_name", "qtcore_backend_name", "qtcore_backend"),
+    ("sampler_name", "qtcore_sampler_name", "qtcore_sampler"),
+    ("mitigator_name", "qtcore_mitigator_name", "qtcore_mitigator"),
+)
+
+
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    """Parametrise the generic suite class over the ``--qtcore-backend`` names."""
+    """Parametrise the generic suite classes over the ``--qtcore-*`` names."""
     cls = metafunc.cls
-    if not _is_suite_class(cls) or cls.backend_name is not None:
+    if cls is None or not hasattr(cls, "known_failures"):
         return
-    if "qtcore_backend_name" not in metafunc.fixturenames:
-        return
-    names = list(dict.fromkeys(metafunc.config.getoption("qtcore_backend")))
-    metafunc.parametrize("qtcore_backend_name", names, scope="class", ids=names)
+    for attr, fixture, option in _KIND_FIXTURES:
+        if hasattr(cls, attr) and getattr(cls, attr) is None and fixture in metafunc.fixturenames:
+            names = list(dict.fromkeys(metafunc.config.getoption(option)))
+            if names:  # none named: the items are deselected at collection
+                metafunc.parametrize(fixture, names, scope="class", ids=names)
 
 
 def _backend_of(item: pytest.Item) -> str | None:
     callspec = getattr(item, "callspec", None)
-    if callspec is not None and "qtcore_backend_name" in callspec.params:
-        return str(callspec.params["qtcore_backend_name"])
+    for _, fixture, _ in _KIND_FIXTURES:
+        if callspec is not None and fixture in callspec.params:
+            return str(callspec.params[fixture])
     name = _subject_name(getattr(item, "cls", None))
     return None if name is None else str(name)
 
@@ -100,6 +109,13 @@ def pytest_collection_modifyitems(
 ) -> None:
     """Count the backends (for the budget split) and apply known failures as strict xfails."""
     state = config.stash[STATE]
+    # Generic suite classes for a kind nobody named (no --qtcore-sampler, say) do not run.
+    unnamed = [item for item in items if item.get_closest_marker("qtcore_check") is not None
+               and _backend_of(item) is None]
+    if unnamed:
+        config.hook.pytest_deselected(items=unnamed)
+        dropped = set(unnamed)
+        items[:] = [item for item in items if item not in dropped]
     backends: set[tuple[str, str]] = set()
     checked_classes: set[type] = set()
     for item in items:
@@ -221,7 +237,7 @@ def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pyte
     tr = terminalreporter
     tr.section("qtcore conformance")
     tr.write_line(
-        f"false-failure budget {s['budget']:g} for the run ({s['backends']} backend(s): "
+        f"false-failure budget {s['budget']:g} for the run ({s['backends']} under test: "
         f"{s['budget_per_backend']:.3g} each), base seed {state.base_seed}"
     )
     tr.write_line(

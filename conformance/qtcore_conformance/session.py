@@ -41,7 +41,7 @@ class RunState:
 
     @property
     def budget_per_backend(self) -> float:
-        """The run's budget split evenly over the backends collected."""
+        """The run's budget split evenly over what is under test (backends, samplers, …)."""
         return self.budget / max(self.n_backends, 1)
 
 

@@ -8,8 +8,16 @@ Example:
 
 from __future__ import annotations
 
-from qtcore_conformance.base import BackendTests
+from qtcore_conformance.base import BackendTests, MitigatorTests, SamplerTests
 
 
 class TestConformance(BackendTests):
-    """Every check, parametrised over the ``--qtcore-backend`` names."""
+    """Every backend check, parametrised over the ``--qtcore-backend`` names."""
+
+
+class TestSamplerConformance(SamplerTests):
+    """Every sampler check, parametrised over the ``--qtcore-sampler`` names."""
+
+
+class TestMitigatorConformance(MitigatorTests):
+    """Every mitigator check, parametrised over the ``--qtcore-mitigator`` names."""

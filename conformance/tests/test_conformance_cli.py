@@ -138,3 +138,41 @@ def test_cli_all_runs_every_installed_backend(tmp_path: Path) -> None:
     assert outcomes["mutant.little_endian"] == "failed"
     assert out.returncode == 1
     assert report["summary"]["backends"] == len(outcomes) > 10
+
+
+def test_cli_runs_samplers_and_mitigators(tmp_path: Path) -> None:
+    (tmp_path / "toy_plug.py").write_text(textwrap.dedent(f"""
+        import sys
+        sys.path.insert(0, {str(HERE)!r})
+        import qtcore
+        from test_conformance_mitigators import RichardsonZNE
+        from test_conformance_samplers import HonestMultinomial
+
+        @qtcore.hookimpl
+        def qtcore_samplers():
+            return [qtcore.SamplerInfo("toy.multinomial", factory=HonestMultinomial)]
+
+        @qtcore.hookimpl
+        def qtcore_mitigators():
+            return [qtcore.MitigatorInfo("toy.zne", factory=RichardsonZNE)]
+    """))
+    script = textwrap.dedent(f"""
+        import sys, importlib.metadata as md
+        sys.path.insert(0, {str(tmp_path)!r})
+        import qtcore.registry as registry
+        ep = md.EntryPoint(name="toy", value="toy_plug", group="qtcore")
+        registry._REGISTRY = registry.Registry(entry_points=[ep])
+        from qtcore.cli import main
+        sys.exit(main(sys.argv[1:]))
+    """)
+    out = subprocess.run(
+        [sys.executable, "-c", script, "conformance", "--sampler", "toy.multinomial",
+         "--mitigator", "toy.zne", "--check", "sampler_seeded_reproducible", "--check",
+         "mitigator_output_contract", "--json", "s.json"],
+        cwd=tmp_path, capture_output=True, text=True,
+    )
+    assert out.returncode == 0, out.stdout + out.stderr
+    report = json.loads((tmp_path / "s.json").read_text())
+    got = {(r["check"], r["backend"]): r["outcome"] for r in report["results"]}
+    assert got == {("sampler_seeded_reproducible", "toy.multinomial"): "passed",
+                   ("mitigator_output_contract", "toy.zne"): "passed"}
