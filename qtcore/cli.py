@@ -187,8 +187,49 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_conformance(args: argparse.Namespace) -> int:
+    """``qtcore conformance``: the engine lives in the qtcore-conformance distribution."""
+    import importlib
+
+    try:
+        # Imported by name: the suite is a separate, optional distribution.
+        engine = importlib.import_module("qtcore_conformance.engine")
+    except ImportError:
+        print(
+            "qtcore conformance needs the suite: pip install qtcore-conformance",
+            file=sys.stderr,
+        )
+        return 2
+    status: int = engine.main_argv(args.rest)
+    return status
+
+
+def _cmd_new_plugin(args: argparse.Namespace) -> int:
+    """``qtcore new-plugin NAME``: write a complete plugin package from the template."""
+    from qtcore.scaffold import write_plugin
+
+    root = write_plugin(args.name, args.directory, force=args.force)
+    print(f"wrote plugin {args.name!r} to {root}")
+    print(f"next: pip install -e {root} && qtcore conformance {args.name}.sim")
+    return 0
+
+
+def _add_conformance_parser(sub: Any) -> None:
+    # The suite parses its own arguments (and --help), so it is imported only when used.
+    p = sub.add_parser(
+        "conformance", add_help=False, help="run the shared conformance suite on backends"
+    )
+    p.add_argument("rest", nargs=argparse.REMAINDER)
+    p.set_defaults(func=_cmd_conformance)
+    p = sub.add_parser("new-plugin", help="write a third-party backend plugin skeleton")
+    p.add_argument("name", help="plugin name: lower case, e.g. 'mybackend'")
+    p.add_argument("--directory", default=".", help="where to create qtcore-NAME/")
+    p.add_argument("--force", action="store_true", help="overwrite an existing directory")
+    p.set_defaults(func=_cmd_new_plugin)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (subcommands ``backends`` and ``demo``).
+    """The argument parser (subcommands ``backends``, ``demo``, ``conformance``, ``new-plugin``).
 
     Example:
         >>> from qtcore.cli import build_parser
@@ -209,6 +250,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--noise", type=float, default=0.02, help="depolarizing_2q of the noisy run")
     p.add_argument("--seed", type=int, default=2024)
     p.set_defaults(func=_cmd_demo)
+    _add_conformance_parser(sub)
     return parser
 
 
@@ -221,6 +263,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         [...
         True
     """
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["conformance"]:
+        # The suite parses its own options (argparse's REMAINDER would drop a leading --help).
+        return _cmd_conformance(argparse.Namespace(rest=argv[1:]))
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.version:
