@@ -15,8 +15,20 @@ Example:
 
 from __future__ import annotations
 
-from qtcore_pennylane.backend import DEFAULT_MAX_QUBITS, PennyLaneBackend, probe_capabilities
+from typing import Any
 
 __version__ = "0.1.0"
 
 __all__ = ["DEFAULT_MAX_QUBITS", "PennyLaneBackend", "__version__", "probe_capabilities"]
+
+_LAZY = {"DEFAULT_MAX_QUBITS", "PennyLaneBackend", "probe_capabilities"}
+
+
+def __getattr__(name: str) -> Any:
+    # The entry point imports this package; PennyLane (seconds to import) must load only
+    # when a backend is actually used, not when qtcore discovers plugins.
+    if name in _LAZY:
+        from qtcore_pennylane import backend
+
+        return getattr(backend, name)
+    raise AttributeError(f"module 'qtcore_pennylane' has no attribute {name!r}")
