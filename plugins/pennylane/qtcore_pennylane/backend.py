@@ -131,9 +131,7 @@ def probe_capabilities(
     gates = frozenset(
         name
         for name, op in GATE_OPERATIONS.items()
-        if _preprocess_ok(
-            device, [op(0.3, wires=0) if name in ("rx", "ry", "rz") else _fixed(op)]
-        )
+        if _preprocess_ok(device, [op(0.3, wires=0) if name in ("rx", "ry", "rz") else _fixed(op)])
     )
     if not {"ry", "cx"} <= gates:
         raise BackendUnavailable(
@@ -242,8 +240,13 @@ class PennyLaneBackend(BackendBase):
         for group in broadcast_groups(circuits):
             values = group.values if group.values.shape[1] else None
             counts[group.rows] = self._sample(
-                to_quantum_function(group.template), n, values, len(group.rows), shots,
-                device, noise,
+                to_quantum_function(group.template),
+                n,
+                values,
+                len(group.rows),
+                shots,
+                device,
+                noise,
             )
         return counts
 
@@ -307,4 +310,3 @@ class PennyLaneBackend(BackendBase):
                 counts[start:stop] += counts_from_samples(samples.reshape(stop - start, s, n), n)
                 remaining -= s
         return counts
-

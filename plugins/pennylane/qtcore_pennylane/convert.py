@@ -192,4 +192,3 @@ def counts_from_samples(samples: np.ndarray, n_qubits: int) -> np.ndarray:
     width = 2**n_qubits
     flat = (index + width * np.arange(rows, dtype=np.int64)[:, None]).ravel()
     return np.bincount(flat, minlength=rows * width).reshape(rows, width).astype(np.int64)
-

@@ -107,7 +107,9 @@ def to_pennylane_noise(noise: NoiseModel) -> qml.NoiseModel:
     meas_map: dict[Any, Any] = {}
     if readout > 0:
         measured = (
-            qml.noise.meas_eq(qml.sample) | qml.noise.meas_eq(qml.probs) | qml.noise.meas_eq(qml.counts)
+            qml.noise.meas_eq(qml.sample)
+            | qml.noise.meas_eq(qml.probs)
+            | qml.noise.meas_eq(qml.counts)
         )
         meas_map[measured] = before_measurement
     return qml.NoiseModel(gate_map, meas_map=meas_map or None)

@@ -9,10 +9,11 @@ import sys
 
 import numpy as np
 import pytest
+from qtcore_pennylane import PennyLaneBackend
+from qtcore_pennylane import backend as backend_module
 
 import qtcore
 from qtcore import Circuit, Gate, NoiseModel
-from qtcore_pennylane import PennyLaneBackend, backend as backend_module
 
 # ---------------------------------------------------------------------------- registration
 
@@ -65,7 +66,7 @@ def test_parametric_devices():
     assert not qubit.capabilities.noise
     with pytest.raises(qtcore.BackendUnavailable, match="RY and CNOT"):
         qtcore.get_backend("pennylane:default.qutrit")
-    with pytest.raises(qtcore.BackendUnavailable, match="no.such.device"):
+    with pytest.raises(qtcore.BackendUnavailable, match=r"no\.such\.device"):
         qtcore.get_backend("pennylane:no.such.device")
 
 
@@ -91,7 +92,8 @@ def test_lightning_raises_capability_error_for_noise(pl_lightning, noise):
 
 
 def test_lightning_accepts_a_zero_noise_model(pl_lightning):
-    counts = pl_lightning.run([Circuit(1, (Gate("x", (0,)),))], shots=10, seed=0, noise=NoiseModel())
+    circuit = Circuit(1, (Gate("x", (0,)),))
+    counts = pl_lightning.run([circuit], shots=10, seed=0, noise=NoiseModel())
     assert counts.tolist() == [[0, 10]]
 
 
@@ -204,9 +206,7 @@ def test_seed_reaches_the_device_unchanged(pl_default):
     from qtcore_pennylane.backend import _template_function
     from qtcore_pennylane.convert import counts_from_samples
 
-    node = qml.QNode(
-        _template_function(2), qml.device("default.qubit", wires=2, seed=77), shots=50
-    )
+    node = qml.QNode(_template_function(2), qml.device("default.qubit", wires=2, seed=77), shots=50)
     direct = np.asarray(node(qtcore.encoding_template(2).angles(P))).reshape(1, 50, 2)
     np.testing.assert_array_equal(ours, counts_from_samples(direct, 2))
 

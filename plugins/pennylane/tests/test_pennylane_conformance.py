@@ -4,6 +4,8 @@ Noise checks run for ``pennylane.default`` (default.mixed) and skip for
 ``pennylane.lightning``, whose capabilities declare no noise.
 """
 
+from typing import Any, ClassVar
+
 import pytest
 
 qtcore_conformance = pytest.importorskip("qtcore_conformance")
@@ -11,11 +13,11 @@ qtcore_conformance = pytest.importorskip("qtcore_conformance")
 
 class TestPennyLaneDefaultConformance(qtcore_conformance.BackendTests):
     backend_name = "pennylane.default"
-    backend_options = {}
-    known_failures = {}
+    backend_options: ClassVar[dict[str, Any]] = {}
+    known_failures: ClassVar[dict[str, str]] = {}
 
 
 class TestPennyLaneLightningConformance(qtcore_conformance.BackendTests):
     backend_name = "pennylane.lightning"
-    backend_options = {}
-    known_failures = {}
+    backend_options: ClassVar[dict[str, Any]] = {}
+    known_failures: ClassVar[dict[str, str]] = {}

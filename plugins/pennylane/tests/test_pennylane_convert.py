@@ -5,16 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pennylane as qml
 import pytest
-
-import qtcore
-from qtcore import Circuit, Gate, Parameter
-from qtcore.simulator import gate_matrices
 from qtcore_pennylane.convert import (
     GATE_OPERATIONS,
     broadcast_groups,
     counts_from_samples,
     to_quantum_function,
 )
+
+import qtcore
+from qtcore import Circuit, Gate, Parameter
+from qtcore.simulator import gate_matrices
 
 ANGLES = [0.0, np.pi / 2, -np.pi / 2, np.pi, 2 * np.pi, 4 * np.pi, 0.7311, -2.2]
 

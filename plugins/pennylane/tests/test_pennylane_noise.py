@@ -12,12 +12,12 @@ import itertools
 import numpy as np
 import pennylane as qml
 import pytest
+from qtcore_pennylane.convert import to_quantum_function
+from qtcore_pennylane.noise import depolarizing_2q_kraus, to_pennylane_noise
 from scipy.stats import binomtest
 
 import qtcore
 from qtcore import Circuit, Gate, NoiseModel
-from qtcore_pennylane.convert import to_quantum_function
-from qtcore_pennylane.noise import depolarizing_2q_kraus, to_pennylane_noise
 
 ALPHA = 1e-6
 I2 = np.eye(2)
