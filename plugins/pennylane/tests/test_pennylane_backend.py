@@ -48,6 +48,14 @@ def test_named_backends_use_the_documented_devices(pl_default, pl_lightning):
     )
     assert pl_default._device(2, 0, noisy=True).name == "default.mixed"
     assert pl_default._device(2, 0, noisy=False).name == "default.qubit"
+    assert pl_lightning._device(2, 0, noisy=False).name == "lightning.qubit"
+
+
+def test_device_options_reach_the_device():
+    single = qtcore.get_backend("pennylane.lightning", device_options={"c_dtype": np.complex64})
+    assert single._device(2, 0, noisy=False).c_dtype == np.complex64
+    counts = single.sample_distributions(np.eye(8)[[6, 3]], shots=5, seed=0)
+    assert counts.tolist() == [[0] * 6 + [5, 0], [0, 0, 0, 5, 0, 0, 0, 0]]
 
 
 def test_capabilities_are_read_from_the_devices(pl_default, pl_lightning):

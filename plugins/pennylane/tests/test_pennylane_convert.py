@@ -94,6 +94,21 @@ def test_pennylane_sample_column_k_is_wire_k():
     assert np.asarray(samples).tolist() == [[0, 1, 0], [0, 1, 0]]
 
 
+def test_pennylane_counts_keys_and_probs_are_big_endian_too():
+    # What counts_from_samples' docstring states about qml.counts and qml.probs.
+    def counts():
+        qml.PauliX(wires=0)
+        return qml.counts(wires=[0, 1, 2])
+
+    def probs():
+        qml.PauliX(wires=0)
+        return qml.probs(wires=[0, 1, 2])
+
+    device = qml.device("default.qubit", wires=3, seed=0)
+    assert dict(qml.QNode(counts, device, shots=4)()) == {"100": 4}
+    assert int(np.argmax(qml.QNode(probs, device)())) == 4
+
+
 def test_broadcast_groups_keep_order_and_split_structures():
     a = Circuit(2, (Gate("ry", (0,), (0.1,)), Gate("cx", (0, 1))))
     b = Circuit(2, (Gate("ry", (1,), (0.2,)), Gate("cx", (0, 1))))
