@@ -109,6 +109,13 @@ class BroadcastGroup:
         template: the shared circuit with every angle replaced by a Parameter slot.
         rows: positions of the group's circuits in the input list, int64 (R,).
         values: slot values (R, template.num_parameters), float64.
+
+    Example:
+        >>> from qtcore import Circuit, Gate
+        >>> from qtcore_pennylane.convert import broadcast_groups
+        >>> [group] = broadcast_groups([Circuit(1, (Gate("rz", (0,), (0.5,)),))])
+        >>> group.template.gates[0].params, group.values.tolist()
+        ((Parameter(index=0, scale=1.0),), [[0.5]])
     """
 
     template: Circuit

@@ -60,7 +60,13 @@ def _any_device(device: str, **options: Any) -> qtcore.Backend:
 
 @qtcore.hookimpl
 def qtcore_backends() -> list[qtcore.BackendInfo]:
-    """``pennylane.default``, ``pennylane.lightning`` and the parametric ``pennylane:<device>``."""
+    """``pennylane.default``, ``pennylane.lightning`` and the parametric ``pennylane:<device>``.
+
+    Example:
+        >>> from qtcore_pennylane.plugin import qtcore_backends
+        >>> [(info.name, info.parametric) for info in qtcore_backends()][-1]
+        ('pennylane', True)
+    """
     return [
         qtcore.BackendInfo(
             "pennylane.default",
