@@ -4,7 +4,8 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 # Every distribution of the monorepo, installed editable into one environment.
-PACKAGES := -e ".[all,dev]" -e kernels
+PACKAGES := -e ".[all,dev]" -e kernels -e conformance \
+            -e plugins/pennylane
 PYPROJECTS := $(wildcard pyproject.toml */pyproject.toml plugins/*/pyproject.toml)
 
 .PHONY: install demo test lint typecheck unit docs bench clean

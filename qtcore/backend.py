@@ -188,7 +188,8 @@ class BackendBase:
             )
         if not np.issubdtype(arr.dtype, np.integer):
             raise BackendError(f"backend {self.name!r} returned {arr.dtype} counts, not integers")
-        arr = arr.astype(np.int64, copy=False)
+        # a copy: never hand back a plugin's internal buffer
+        arr = np.array(arr, dtype=np.int64, copy=True)
         if np.any(arr < 0) or np.any(arr.sum(axis=1) != shots):
             raise BackendError(
                 f"backend {self.name!r} returned counts that are negative or do not sum to "
