@@ -9,8 +9,10 @@ How a job runs:
    (``cirq.Simulator``) or density matrix (``cirq.DensityMatrixSimulator``, with qtcore's
    noise channels in the circuit). Rows whose resolved circuits are identical are simulated
    once: the simulation of a fixed circuit is deterministic.
-3. Each row is measured with Cirq's own sampler (``cirq.sample_state_vector`` /
-   ``cirq.sample_density_matrix``) under its own seeded stream,
+3. Each row is measured by Cirq's draw (``cirq.sample_state_vector`` /
+   ``cirq.sample_density_matrix``: one ``choice`` over the final state's probabilities,
+   counted without Cirq's per-shot bit loop, :func:`qtcore_cirq.convert.sample_counts`)
+   under its own seeded stream,
    ``SeedSequence(seed, spawn_key=(row,))`` (:func:`qtcore.shots.row_generators`), so the same
    seed gives the same counts and row i's counts do not depend on the other rows. This is
    what ``cirq.Simulator.run`` does for terminal measurements (simulate once, sample the
@@ -45,10 +47,10 @@ from qtcore import (
 from qtcore.shots import row_generators
 from qtcore.validation import validate_distributions
 from qtcore_cirq.convert import (
-    counts_from_measurements,
     line_qubits,
     outcome_probabilities,
     parameter_symbol,
+    sample_counts,
     template_circuit,
     to_cirq,
 )
@@ -99,11 +101,6 @@ class CirqBackend(BackendBase):
     def _final_state(self, result: Any) -> np.ndarray:
         raise NotImplementedError
 
-    def _sample_state(
-        self, state: np.ndarray, n: int, shots: int, rng: np.random.Generator
-    ) -> np.ndarray:
-        raise NotImplementedError
-
     # -- the shared sweep -------------------------------------------------------------------
     def _sweep(
         self, circuit: cirq.AbstractCircuit, values: np.ndarray, n: int
@@ -148,12 +145,12 @@ class CirqBackend(BackendBase):
     ) -> np.ndarray:
         n = circuits[0].n_qubits
         rngs = row_generators(seed, len(circuits))
-        records: list[np.ndarray] = [np.zeros((0, n))] * len(circuits)
+        out = np.zeros((len(circuits), 2**n), dtype=np.int64)
         for rows, circuit, values in self._groups(circuits, noise):
             for members, state in self._sweep(circuit, values, n):
                 for i in rows[members]:
-                    records[i] = self._sample_state(state, n, shots, rngs[i])
-        return counts_from_measurements(records, n)
+                    out[i] = sample_counts(state, n, shots, rngs[i])
+        return out
 
     def _sample_distributions(
         self,
@@ -166,11 +163,11 @@ class CirqBackend(BackendBase):
         n = P.shape[1].bit_length() - 1
         angles = encoding_template(n).angles(P)
         rngs = row_generators(seed, P.shape[0])
-        records: list[np.ndarray] = [np.zeros((0, n))] * P.shape[0]
+        out = np.zeros((P.shape[0], 2**n), dtype=np.int64)
         for members, state in self._sweep(template_circuit(n, noise), angles, n):
             for i in members:
-                records[i] = self._sample_state(state, n, shots, rngs[i])
-        return counts_from_measurements(records, n)
+                out[i] = sample_counts(state, n, shots, rngs[i])
+        return out
 
     # -- exact probabilities --------------------------------------------------------------
     def probabilities(
@@ -254,14 +251,6 @@ class CirqSimulatorBackend(CirqBackend):
         state: np.ndarray = result.final_state_vector
         return state
 
-    def _sample_state(
-        self, state: np.ndarray, n: int, shots: int, rng: np.random.Generator
-    ) -> np.ndarray:
-        bits: np.ndarray = cirq.sample_state_vector(
-            state, list(range(n)), qid_shape=(2,) * n, repetitions=shots, seed=rng
-        )
-        return bits
-
 
 class CirqDensityMatrixBackend(CirqBackend):
     """``cirq.density_matrix``: ``cirq.DensityMatrixSimulator`` with qtcore's noise, ≤ 10 qubits.
@@ -292,11 +281,3 @@ class CirqDensityMatrixBackend(CirqBackend):
     def _final_state(self, result: Any) -> np.ndarray:
         rho: np.ndarray = result.final_density_matrix
         return rho
-
-    def _sample_state(
-        self, state: np.ndarray, n: int, shots: int, rng: np.random.Generator
-    ) -> np.ndarray:
-        bits: np.ndarray = cirq.sample_density_matrix(
-            state, list(range(n)), qid_shape=(2,) * n, repetitions=shots, seed=rng
-        )
-        return bits

@@ -42,6 +42,7 @@ __all__ = [
     "line_qubits",
     "outcome_probabilities",
     "parameter_symbol",
+    "sample_counts",
     "template_circuit",
     "to_cirq",
 ]
@@ -213,6 +214,53 @@ def outcome_probabilities(final_state: np.ndarray, n_qubits: int) -> np.ndarray:
             f"got {state.shape}"
         )
     return np.asarray(np.clip(probs, 0.0, None), dtype=np.float64)
+
+
+def sample_counts(
+    final_state: np.ndarray, n_qubits: int, shots: int, rng: np.random.Generator
+) -> np.ndarray:
+    """Measure every qubit of a final state ``shots`` times; big-endian counts (2**n,) int64.
+
+    The draw is Cirq's: ``cirq.sample_state_vector(state, range(n), repetitions=shots,
+    seed=rng)`` (or ``cirq.sample_density_matrix``) computes the same probabilities, makes
+    the same single ``rng.choice(2**n, size=shots, p=probs)`` call, and then expands every
+    shot into bits in a Python loop (about 6 µs a shot). Here the drawn outcome indices are
+    counted directly, so the counts equal those of Cirq's sampler followed by
+    :func:`counts_from_measurements` for the same generator state (the tests check it).
+    Cirq's state index is big-endian in ``qubit_order=line_qubits(n)``, i.e. qtcore's index.
+
+    Args:
+        final_state: a state vector (2**n,) or a density matrix (2**n, 2**n).
+        n_qubits: n.
+        shots: number of measurements, ≥ 1.
+        rng: the row's generator.
+
+    Raises:
+        InvalidInput: the state does not have one of those shapes.
+
+    Example:
+        >>> import numpy as np
+        >>> from qtcore_cirq.convert import sample_counts
+        >>> state = np.array([0, 0, 1, 0], dtype=complex)          # |10>: qubit 0 is 1
+        >>> sample_counts(state, 2, 5, np.random.default_rng(0)).tolist()
+        [0, 0, 5, 0]
+    """
+    state = np.asarray(final_state)
+    dim = 2**n_qubits
+    if state.shape == (dim,):
+        probs = (state * state.conj()).real
+    elif state.shape == (dim, dim):
+        probs = np.diagonal(state).real
+    else:
+        raise InvalidInput(
+            f"a final state on {n_qubits} qubits has shape ({dim},) or ({dim}, {dim}), "
+            f"got {state.shape}"
+        )
+    if probs.min() < 0:
+        # Round-off can leave a diagonal entry at -1e-17, which Generator.choice rejects.
+        probs = np.clip(probs, 0.0, None)
+    outcomes = rng.choice(dim, size=shots, p=probs)
+    return np.bincount(outcomes, minlength=dim).astype(np.int64)
 
 
 @cache

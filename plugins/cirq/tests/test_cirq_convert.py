@@ -14,6 +14,7 @@ from qtcore_cirq.convert import (
     counts_from_measurements,
     line_qubits,
     outcome_probabilities,
+    sample_counts,
     template_circuit,
     to_cirq,
 )
@@ -155,6 +156,38 @@ def test_empty_circuit_measures_all_qubits():
     c = to_cirq(Circuit(3))
     assert list(c.all_operations()) == [cirq.measure(*line_qubits(3), key="m")]
     assert len(to_cirq(Circuit(3), measure=False)) == 0
+
+
+def test_sample_counts_equal_cirqs_own_sampler_draw_for_draw():
+    # Same generator state: the counts of sample_counts and of Cirq's sampler followed by
+    # the bit-order conversion must be identical, for state vectors and density matrices.
+    rng = np.random.default_rng(8)
+    for n in (1, 3, 5):
+        a = rng.normal(size=2**n) + 1j * rng.normal(size=2**n)
+        sv = a / np.linalg.norm(a)
+        m = rng.normal(size=(2**n, 2**n)) + 1j * rng.normal(size=(2**n, 2**n))
+        rho = m @ m.conj().T
+        rho /= np.trace(rho).real
+        for state, cirq_sampler in (
+            (sv, cirq.sample_state_vector),
+            (rho, cirq.sample_density_matrix),
+        ):
+            for seed in range(3):
+                bits = cirq_sampler(
+                    state,
+                    list(range(n)),
+                    qid_shape=(2,) * n,
+                    repetitions=500,
+                    seed=np.random.default_rng(seed),
+                )
+                want = counts_from_measurements([bits], n)[0]
+                got = sample_counts(state, n, 500, np.random.default_rng(seed))
+                np.testing.assert_array_equal(got, want)
+
+
+def test_sample_counts_rejects_wrong_shape():
+    with pytest.raises(qtcore.InvalidInput, match="shape"):
+        sample_counts(np.ones(3), 2, 5, np.random.default_rng(0))
 
 
 # -- noise mapping ----------------------------------------------------------------------------
