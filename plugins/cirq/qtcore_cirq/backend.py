@@ -85,6 +85,16 @@ class CirqBackend(BackendBase):
         dtype: the simulator's complex dtype. ``complex128`` (the default) keeps outcomes of
             probability zero at ~1e-30 after thousands of gates; ``complex64`` is Cirq's own
             default and is not faster at these sizes, where per-gate overhead dominates.
+
+    Raises:
+        InvalidInput: ``dtype`` is not complex64 or complex128.
+
+    Example:
+        >>> import numpy as np
+        >>> from qtcore_cirq.backend import CirqBackend, CirqSimulatorBackend
+        >>> backend = CirqSimulatorBackend(dtype=np.complex64)
+        >>> isinstance(backend, CirqBackend), backend.dtype.__name__
+        (True, 'complex64')
     """
 
     def __init__(self, *, dtype: type = np.complex128) -> None:

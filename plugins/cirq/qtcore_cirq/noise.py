@@ -62,8 +62,22 @@ class QtcoreNoiseModel(cirq.NoiseModel):  # type: ignore[misc]
     def noisy_operation(self, operation: cirq.Operation) -> cirq.OP_TREE:
         """``operation`` followed (gates) or preceded (measurements) by qtcore's noise.
 
+        Args:
+            operation: a Cirq operation of the converted circuit.
+
+        Returns:
+            The operations that replace it, in time order.
+
         Raises:
             ValueError: a gate on more than two qubits (the qtcore IR has none).
+
+        Example:
+            >>> import cirq
+            >>> from qtcore import NoiseModel
+            >>> from qtcore_cirq.noise import QtcoreNoiseModel
+            >>> model = QtcoreNoiseModel(NoiseModel(depolarizing_1q=0.3))
+            >>> [str(op.untagged) for op in model.noisy_operation(cirq.H(cirq.LineQubit(0)))]
+            ['H(q(0))', 'depolarize(p=0.3)(q(0))']
         """
         if cirq.VirtualTag() in operation.tags:
             return operation

@@ -37,7 +37,16 @@ def _availability() -> str | None:
 
 @qtcore.hookimpl
 def qtcore_backends() -> list[qtcore.BackendInfo]:
-    """``cirq.simulator`` (noiseless state vector) and ``cirq.density_matrix`` (noisy)."""
+    """``cirq.simulator`` (noiseless state vector) and ``cirq.density_matrix`` (noisy).
+
+    Returns:
+        The two :class:`~qtcore.BackendInfo`; their factories import Cirq when called.
+
+    Example:
+        >>> from qtcore_cirq.plugin import qtcore_backends
+        >>> [info.availability() for info in qtcore_backends()]
+        [None, None]
+    """
     return [
         qtcore.BackendInfo(
             "cirq.simulator",
