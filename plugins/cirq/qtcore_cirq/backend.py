@@ -82,9 +82,10 @@ class CirqBackend(BackendBase):
     """Common machinery of the Cirq backends; use a subclass.
 
     Args:
-        dtype: the simulator's complex dtype. ``complex128`` (the default) keeps outcomes of
-            probability zero at ~1e-30 after thousands of gates; ``complex64`` is Cirq's own
-            default and is not faster at these sizes, where per-gate overhead dominates.
+        dtype: the simulator's complex dtype. ``complex128`` (the default) keeps the exact
+            probabilities within 1e-10 of ``reference`` (tested); ``complex64`` is Cirq's own
+            default, single precision, and measured only ~10% faster at n = 7, where Cirq's
+            per-gate overhead dominates.
 
     Raises:
         InvalidInput: ``dtype`` is not complex64 or complex128.
@@ -126,8 +127,10 @@ class CirqBackend(BackendBase):
         results = self._simulator().simulate_sweep_iter(
             circuit, params=resolvers, qubit_order=line_qubits(n)
         )
-        for u, result in enumerate(results):
-            yield np.flatnonzero(inverse == u), self._final_state(result)
+        order = np.argsort(inverse, kind="stable")
+        members = np.split(order, np.cumsum(np.bincount(inverse, minlength=len(unique)))[:-1])
+        for rows, result in zip(members, results):
+            yield rows, self._final_state(result)
 
     def _groups(
         self, circuits: Sequence[Circuit], noise: NoiseModel | None
