@@ -32,7 +32,12 @@ _ROTATIONS = {"rx": cirq.rx, "ry": cirq.ry, "rz": cirq.rz}
 _FIXED = {"h": cirq.H, "x": cirq.X, "cx": cirq.CNOT, "cz": cirq.CZ}
 # Fixed gates Mitiq's folding writes as powers (G**-1): the exponent is an odd integer and
 # the global shift 0, which is the same matrix as G itself.
-_POWERS = ((cirq.HPowGate, "h"), (cirq.CXPowGate, "cx"), (cirq.CZPowGate, "cz"), (cirq.XPowGate, "x"))
+_POWERS = (
+    (cirq.HPowGate, "h"),
+    (cirq.CXPowGate, "cx"),
+    (cirq.CZPowGate, "cz"),
+    (cirq.XPowGate, "x"),
+)
 _ROTATION_TYPES = ((cirq.Rx, "rx"), (cirq.Ry, "ry"), (cirq.Rz, "rz"))
 
 

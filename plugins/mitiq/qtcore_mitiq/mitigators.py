@@ -102,9 +102,7 @@ def project_to_simplex(Q: Any) -> np.ndarray:
     """
     q = np.asarray(Q, dtype=np.float64)
     if q.ndim != 2 or not np.all(np.isfinite(q)):
-        raise InvalidInput(
-            f"project_to_simplex takes finite (batch, D) rows, got shape {q.shape}"
-        )
+        raise InvalidInput(f"project_to_simplex takes finite (batch, D) rows, got shape {q.shape}")
     if q.shape[0] == 0 or q.shape[1] == 0:
         return q.copy()
     u = -np.sort(-q, axis=1)
@@ -238,7 +236,7 @@ def extrapolate(
         out: np.ndarray = np.tensordot(w, y, axes=1)
         return out
     cls = _factory_class("exp")
-    K, B, D = y.shape
+    _, B, D = y.shape
     limit = 1.0 / D if asymptote is None else float(asymptote)
     out = np.empty((B, D))
     from mitiq.zne.inference import ExtrapolationError
@@ -641,9 +639,7 @@ class REMMitigator:
             >>> q.shape
             (1, 2)
         """
-        return self.run(
-            backend, qtcore.amplitude_encoding(P), shots=shots, seed=seed, noise=noise
-        )
+        return self.run(backend, qtcore.amplitude_encoding(P), shots=shots, seed=seed, noise=noise)
 
 
 # -- zero-noise extrapolation -----------------------------------------------------------------
@@ -753,8 +749,9 @@ class ZNEMitigator:
             total += self.rem.calibration_budget(n_qubits, shots, noise)
         return total
 
-    def fold(self, circuits: Sequence[Circuit], scale_factor: float, seed: int | None = None
-             ) -> list[Circuit]:
+    def fold(
+        self, circuits: Sequence[Circuit], scale_factor: float, seed: int | None = None
+    ) -> list[Circuit]:
         """The circuits folded by Mitiq to ``scale_factor``, back in the IR.
 
         A scale factor of 1 returns the circuits themselves. Every folded gate is a real
@@ -836,9 +833,7 @@ class ZNEMitigator:
         for factor, fold_root, run_seed in zip(self.scale_factors, fold_roots, run_seeds):
             folded = self.fold(circuits, factor, seed=fold_root)
             scaled.append(
-                _measure(
-                    backend, folded, shots=shots, seed=run_seed, noise=noise, exact=self.exact
-                )
+                _measure(backend, folded, shots=shots, seed=run_seed, noise=noise, exact=self.exact)
             )
             spent += 0 if self.exact else len(circuits) * shots
         values = np.stack(scaled)
@@ -873,6 +868,4 @@ class ZNEMitigator:
             >>> q.shape
             (1, 2)
         """
-        return self.run(
-            backend, qtcore.amplitude_encoding(P), shots=shots, seed=seed, noise=noise
-        )
+        return self.run(backend, qtcore.amplitude_encoding(P), shots=shots, seed=seed, noise=noise)

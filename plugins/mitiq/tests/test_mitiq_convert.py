@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from qtcore_mitiq import ZNEMitigator
+from qtcore_mitiq.convert import from_cirq, to_cirq
 
 import qtcore
 from qtcore import Circuit, Gate, Parameter
 from qtcore.simulator import statevectors
-from qtcore_mitiq import ZNEMitigator
-from qtcore_mitiq.convert import from_cirq, to_cirq
 
 ANGLES = st.one_of(
     st.floats(-20.0, 20.0, allow_nan=False),

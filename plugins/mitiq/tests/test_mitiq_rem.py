@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from qtcore_mitiq import REMMitigator, ZNEMitigator
 from scipy import stats
 
 import qtcore
 from qtcore import Circuit, Gate, NoiseModel
-from qtcore_mitiq import REMMitigator, ZNEMitigator
 
 REF = qtcore.ReferenceBackend()
 
@@ -78,8 +78,9 @@ def test_calibration_recovers_asymmetric_per_qubit_rates() -> None:
         np.testing.assert_allclose(m[0, 1], backend.p1[q_idx], atol=1e-12)
 
 
-def _chi2_pvalue(q: np.ndarray, P: np.ndarray, noisy: np.ndarray, inv: np.ndarray, shots: int
-                 ) -> float:
+def _chi2_pvalue(
+    q: np.ndarray, P: np.ndarray, noisy: np.ndarray, inv: np.ndarray, shots: int
+) -> float:
     """χ² of q − P with the exact covariance A⁻¹ Σ A⁻ᵀ, Σ the multinomial covariance of the
     noisy frequencies; rank D − 1 per row (rows sum to 1)."""
     stat, dof = 0.0, 0
@@ -181,8 +182,9 @@ def test_bad_inputs_raise() -> None:
         REMMitigator(calibration_shots=0)
     rem = REMMitigator()
     with pytest.raises(qtcore.InvalidInput, match="erases"):
-        rem.sample_distributions(REF, np.array([[0.5, 0.5]]), shots=5,
-                                 noise=NoiseModel(readout=0.5))
+        rem.sample_distributions(
+            REF, np.array([[0.5, 0.5]]), shots=5, noise=NoiseModel(readout=0.5)
+        )
     with pytest.raises(qtcore.InvalidInput):
         rem.sample_distributions(REF, np.array([[np.nan, 1.0]]), shots=5)
     with pytest.raises(qtcore.InvalidInput):

@@ -12,11 +12,6 @@ import warnings
 
 import numpy as np
 import pytest
-from scipy import stats
-
-import qtcore
-from qtcore import Circuit, Gate, NoiseModel
-from qtcore.shots import sample_counts
 from qtcore_mitiq import (
     REMMitigator,
     ZNEMitigator,
@@ -24,6 +19,11 @@ from qtcore_mitiq import (
     extrapolation_weights,
     project_to_simplex,
 )
+from scipy import stats
+
+import qtcore
+from qtcore import Circuit, Gate, NoiseModel
+from qtcore.shots import sample_counts
 
 REF = qtcore.ReferenceBackend()
 NOISE = NoiseModel(depolarizing_1q=0.001, depolarizing_2q=0.01)
