@@ -121,3 +121,40 @@ def test_unbound_parameters_raise() -> None:
         to_cirq(Circuit(1, (Gate("ry", (0,), (Parameter(0),)),)))
     with pytest.raises(qtcore.InvalidInput):
         to_cirq("not a circuit")  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("scaling", "scale"),
+    [
+        ("fold_gates_at_random", 3),
+        ("fold_gates_at_random", 5),
+        ("fold_global", 3),
+        ("fold_global", 2.5),
+    ],
+)
+def test_structure_plan_equals_mitiqs_own_folding(scaling: str, scale: float) -> None:
+    # The cached per-structure plan must give exactly what folding each circuit with Mitiq
+    # gives (same gates in the same order; angles equal, ours exactly ±θ).
+    P = np.random.default_rng(9).dirichlet(np.ones(8), size=3)
+    circuits = qtcore.amplitude_encoding(P)
+    zne = ZNEMitigator(scaling=scaling)
+    fast = zne.fold(circuits, scale, seed=4)
+    for c, f in zip(circuits, fast):
+        slow = zne._mitiq_fold(c, scale, 0)
+        assert [(g.name, g.qubits) for g in f.gates] == [(g.name, g.qubits) for g in slow.gates]
+        np.testing.assert_allclose(
+            [g.params[0] for g in f.gates if g.params],
+            [g.params[0] for g in slow.gates if g.params],
+            rtol=1e-14,
+        )
+        angles = {abs(g.params[0]) for g in c.gates if g.params}
+        assert {abs(g.params[0]) for g in f.gates if g.params} <= angles
+
+
+def test_folded_template_binds_like_the_original() -> None:
+    t = qtcore.encoding_template(3)
+    P = np.random.default_rng(2).dirichlet(np.ones(8), size=2)
+    angles = t.angles(P)
+    (folded,) = ZNEMitigator().fold([t.circuit], 3)
+    for row, c in zip(angles, qtcore.amplitude_encoding(P)):
+        assert folded.bind(row) == ZNEMitigator().fold([c], 3)[0]
