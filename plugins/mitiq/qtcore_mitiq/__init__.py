@@ -14,15 +14,7 @@ Example:
 
 from __future__ import annotations
 
-from qtcore_mitiq.mitigators import (
-    FACTORIES,
-    SCALINGS,
-    REMMitigator,
-    ZNEMitigator,
-    extrapolate,
-    extrapolation_weights,
-    project_to_simplex,
-)
+from typing import Any
 
 __version__ = "0.1.0"
 
@@ -36,3 +28,13 @@ __all__ = [
     "extrapolation_weights",
     "project_to_simplex",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # Lazy (PEP 562): the ``qtcore`` entry point imports this package to reach
+    # ``qtcore_mitiq.plugin``, and registering must not import Cirq, SciPy or Mitiq.
+    if name in __all__ and name != "__version__":
+        from qtcore_mitiq import mitigators
+
+        return getattr(mitigators, name)
+    raise AttributeError(f"module 'qtcore_mitiq' has no attribute {name!r}")

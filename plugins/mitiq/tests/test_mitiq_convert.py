@@ -158,3 +158,20 @@ def test_folded_template_binds_like_the_original() -> None:
     (folded,) = ZNEMitigator().fold([t.circuit], 3)
     for row, c in zip(angles, qtcore.amplitude_encoding(P)):
         assert folded.bind(row) == ZNEMitigator().fold([c], 3)[0]
+
+
+def test_registering_the_plugin_imports_no_heavy_framework() -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "QTCORE_LOAD_PLUGINS": "qtcore,mitiq"}  # this plugin alone
+    code = (
+        "import sys, qtcore; qtcore.mitigators(); import qtcore_mitiq;"
+        "heavy = {'cirq', 'mitiq', 'scipy', 'sympy'};"
+        "print(sorted(heavy & set(sys.modules)))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    )
+    assert out.stdout.strip() == "[]"
