@@ -125,9 +125,9 @@ def _ir_name(op: cirq.Operation) -> str:
     for kind, name in _ROTATION_TYPES:
         if isinstance(gate, kind):
             return name
-    for kind, name in _POWERS:
+    for power, name in _POWERS:
         if (
-            isinstance(gate, kind)
+            isinstance(gate, power)
             and gate.global_shift == 0
             and isinstance(gate.exponent, (int, float))
             and float(gate.exponent).is_integer()

@@ -290,16 +290,16 @@ def _check_backend(backend: Any) -> qtcore.Backend:
 def _check_circuits(circuits: Any) -> list[Circuit]:
     if isinstance(circuits, Circuit):
         raise InvalidInput("pass a list of circuits, e.g. [circuit], not one Circuit")
-    circuits = list(circuits)
-    for c in circuits:
+    out: list[Circuit] = list(circuits)
+    for c in out:
         if not isinstance(c, Circuit):
             raise InvalidInput(f"circuits must be qtcore.Circuit objects, got {type(c).__name__}")
-    if len({c.n_qubits for c in circuits}) > 1:
+    if len({c.n_qubits for c in out}) > 1:
         raise InvalidInput(
             "all circuits in one call must have the same n_qubits, got "
-            f"{sorted({c.n_qubits for c in circuits})}; split the batch by width"
+            f"{sorted({c.n_qubits for c in out})}; split the batch by width"
         )
-    return circuits
+    return out
 
 
 def _seed_root(seed: int | None) -> int:
@@ -733,7 +733,7 @@ class ZNEMitigator:
         self.project = bool(project)
         self.exact = bool(exact)
         self.last_shots_spent = 0
-        self.last_scaled = np.zeros((0, 0, 0))
+        self.last_scaled: np.ndarray = np.zeros((0, 0, 0))
         self._plans: dict[Any, list[_Step]] = {}
 
     def __repr__(self) -> str:
