@@ -205,6 +205,16 @@ def test_same_seed_same_counts_and_different_seeds_differ(aer: qtcore.Backend) -
     ).all()
 
 
+def test_sample_distributions_equals_run_of_the_encoding_circuits(aer: qtcore.Backend) -> None:
+    # The template binding and the bound circuits are the same Aer experiments.
+    P = np.random.default_rng(28).dirichlet(np.ones(32), size=6)
+    noise = NoiseModel(depolarizing_1q=0.01, depolarizing_2q=0.03, readout=0.02)
+    for kw in ({}, {"noise": noise}):
+        fast = aer.sample_distributions(P, shots=200, seed=29, **kw)
+        slow = aer.run(qtcore.amplitude_encoding(P), shots=200, seed=29, **kw)
+        assert (fast == slow).all()
+
+
 def test_identical_rows_get_independent_draws(aer: qtcore.Backend) -> None:
     # 200 copies of a uniform row over 64 outcomes at 32 shots: identical counts in two
     # rows have probability < 1e-30, so any repeat means shared random streams.

@@ -37,7 +37,7 @@ def sampling_slack(outcomes: int, shots: int, alpha: float) -> float:
 
 
 def estimated_success_probability(backend: FakeDeviceBackend, n: int) -> float:
-    circuit, _ = backend._template(n)
+    circuit, _ = backend.compiler.compile(qtcore.encoding_template(n).circuit)
     target = backend.device.target
     esp = 1.0
     for inst in circuit.data:
@@ -74,21 +74,42 @@ def test_user_noise_models_are_refused(manila: FakeDeviceBackend) -> None:
         manila.sample_distributions(np.array([[0.5, 0.5]]), shots=10, noise=NoiseModel(0.1))
 
 
-def test_template_is_transpiled_once_per_width(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_transpilation_per_width_and_per_circuit_shape(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     backend = FakeDeviceBackend("lima")
     calls: list[int] = []
-    original = backend.transpile
+    pass_manager = backend.compiler._pass_manager
+    original = pass_manager.run
 
-    def counting(circuits: list[object]) -> list[object]:
-        calls.append(len(circuits))
-        return original(circuits)  # type: ignore[arg-type]
+    def counting(circuits: object) -> object:
+        calls.append(1)
+        return original(circuits)
 
-    monkeypatch.setattr(backend, "transpile", counting)
-    P = np.random.default_rng(0).dirichlet(np.ones(4), size=5)
+    monkeypatch.setattr(pass_manager, "run", counting)
+    rng = np.random.default_rng(0)
     for seed in range(3):
-        backend.sample_distributions(P, shots=16, seed=seed)
-    backend.sample_distributions(np.random.default_rng(1).dirichlet(np.ones(8), size=2), shots=16)
-    assert calls == [1, 1]
+        backend.sample_distributions(rng.dirichlet(np.ones(4), size=5), shots=16, seed=seed)
+    assert len(calls) == 1
+    backend.sample_distributions(rng.dirichlet(np.ones(8), size=2), shots=16)
+    assert len(calls) == 2
+    # run() of encoding circuits of a width already compiled reuses that device circuit.
+    backend.run(qtcore.amplitude_encoding(rng.dirichlet(np.ones(8), size=3)), shots=16)
+    assert len(calls) == 2
+    rotations = [Circuit(1, (Gate("ry", (0,), (float(a),)),)) for a in rng.uniform(0, 3, 5)]
+    backend.run(rotations, shots=16)
+    assert len(calls) == 3
+
+
+def test_run_and_sample_distributions_execute_the_same_device_circuit(
+    manila: FakeDeviceBackend,
+) -> None:
+    # Same structure -> same transpiled circuit, same noise; with the same seed, the same
+    # Aer experiments: the counts agree exactly, not just in law.
+    P = np.random.default_rng(26).dirichlet(np.ones(16), size=5)
+    fast = manila.sample_distributions(P, shots=300, seed=27)
+    slow = manila.run(qtcore.amplitude_encoding(P), shots=300, seed=27)
+    assert (fast == slow).all()
 
 
 @pytest.mark.parametrize("n", [2, 3])
