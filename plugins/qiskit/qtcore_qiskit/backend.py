@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from typing import Any
 
@@ -152,16 +153,24 @@ def _run_aer(
 
 
 class _TemplateCache:
-    """Compiled templates per key, built once even under concurrent calls."""
+    """Compiled circuits (or simulators) per key, built once even under concurrent calls;
+    the least recently used entry goes once ``size`` are held, so a stream of distinct
+    circuit shapes or noise models cannot grow memory without bound.
+    """
 
-    def __init__(self) -> None:
+    def __init__(self, size: int = 256) -> None:
         self._lock = threading.Lock()
-        self._items: dict[Any, Any] = {}
+        self._items: OrderedDict[Any, Any] = OrderedDict()
+        self._size = size
 
     def get(self, key: Any, build: Any) -> Any:
         with self._lock:
-            if key not in self._items:
+            if key in self._items:
+                self._items.move_to_end(key)
+            else:
                 self._items[key] = build()
+                if len(self._items) > self._size:
+                    self._items.popitem(last=False)
             return self._items[key]
 
 
@@ -260,7 +269,7 @@ class AerBackend(BackendBase):
         self.method = _check_method(method)
         self._simulator_class = AerSimulator
         self._templates = _TemplateCache()
-        self._simulators = _TemplateCache()
+        self._simulators = _TemplateCache(size=16)
 
     def _simulator(self, noise: NoiseModel | None) -> Any:
         def build() -> Any:
