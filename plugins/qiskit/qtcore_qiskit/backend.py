@@ -190,6 +190,20 @@ class DeviceCompiler:
 
     Args:
         pass_manager: a preset pass manager for the device.
+
+    Example:
+        >>> import qtcore
+        >>> from qiskit.transpiler import generate_preset_pass_manager
+        >>> from qtcore_qiskit.backend import DeviceCompiler, load_fake_device
+        >>> pm = generate_preset_pass_manager(optimization_level=2,
+        ...                                   backend=load_fake_device("manila"))
+        >>> compiler = DeviceCompiler(pm)
+        >>> a, b = (qtcore.Circuit(2, (qtcore.Gate("ry", (0,), (t,)), qtcore.Gate("cx", (0, 1))))
+        ...         for t in (0.3, 1.2))
+        >>> compiler.compile(a)[0] is compiler.compile(b)[0]
+        True
+        >>> compiler.angle_values(b).tolist()
+        [1.2]
     """
 
     def __init__(self, pass_manager: Any) -> None:
@@ -472,6 +486,12 @@ class IBMRuntimeBackend(BackendBase):
     Raises:
         BackendUnavailable: the service or the device cannot be reached with the
             credentials found (the message never contains the token).
+
+    Example:
+        >>> import qtcore
+        >>> entry = next(e for e in qtcore.backends() if e.name == "qiskit.ibm")
+        >>> entry.info.parametric, entry.plugin.distribution
+        (True, 'qtcore-qiskit')
     """
 
     def __init__(
