@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 # Every distribution of the monorepo, installed editable into one environment.
 PACKAGES := -e ".[all,dev]" -e kernels -e conformance \
-            -e plugins/pennylane
+            -e plugins/pennylane -e plugins/cirq -e plugins/mitiq -e plugins/qiskit
 PYPROJECTS := $(wildcard pyproject.toml */pyproject.toml plugins/*/pyproject.toml)
 
 .PHONY: install demo test lint typecheck unit docs bench clean

@@ -250,9 +250,19 @@ class Sampler(Protocol):
 
 @runtime_checkable
 class Mitigator(Protocol):
-    """Mitigates the noise of a backend's counts, returning quasi-probabilities."""
+    """Mitigates the noise of a backend's counts, returning quasi-probabilities.
+
+    A mitigator spends more shots than it is given per circuit (one batch per noise scale, or
+    calibration runs): it says how many before a run (``shots_per_call``) and after one
+    (``last_shots_spent``), so comparisons can be made at equal budget.
+    """
 
     name: str
+    last_shots_spent: int
+
+    def shots_per_call(self, n_circuits: int, shots: int) -> int:
+        """Total shots a ``run`` over ``n_circuits`` circuits at ``shots`` each will spend."""
+        ...
 
     def run(
         self,
