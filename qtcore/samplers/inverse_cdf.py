@@ -1,0 +1,113 @@
+"""Turning uniform points into unbiased attention weights by inverting each row's CDF.
+
+Every classical sampler in :mod:`qtcore.samplers` draws points ``u`` in [0, 1) per row, maps
+each to the key whose CDF interval contains it, and gives that key ``weight`` per point. If
+every point is marginally uniform, key ``j`` is hit with probability ``p_j`` per point, so
+``E[W] = p`` whatever the dependence between points (that is where variance is reduced).
+
+Example:
+    >>> import torch
+    >>> from qtcore.samplers.inverse_cdf import inverse_cdf_weights
+    >>> p = torch.tensor([[0.25, 0.0, 0.75]])
+    >>> u = torch.tensor([[0.125, 0.375, 0.625, 0.875]])
+    >>> inverse_cdf_weights(p, u, torch.full((1, 4), 0.25)).tolist()
+    [[0.25, 0.0, 0.75]]
+"""
+
+from __future__ import annotations
+
+import torch
+
+__all__ = ["inverse_cdf_weights", "stratified_points", "uniform"]
+
+
+def inverse_cdf_weights(p: torch.Tensor, u: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Weights (…, N): each point ``u[..., s]`` adds ``weight[..., s]`` to the key it selects.
+
+    Args:
+        p: (…, N) non-negative rows (need not sum to 1: points are scaled by the row total,
+            so a row of zeros selects nothing and gets zero weight).
+        u: (…, S) points in [0, 1), any order.
+        weight: (…, S) weight each point contributes (0 to switch a point off).
+
+    Returns:
+        A tensor like ``p``: ``W[..., j] = t·Σ_s weight[..., s]·[u_s falls in key j's
+        interval]`` with ``t`` the row total. With weights summing to 1 per row and uniform
+        points, ``E[W] = p`` for any non-negative row, and an all-zero (fully masked) row
+        gets all-zero weights.
+
+    Example:
+        >>> import torch
+        >>> from qtcore.samplers.inverse_cdf import inverse_cdf_weights
+        >>> inverse_cdf_weights(torch.tensor([0.5, 0.5]), torch.tensor([0.9]),
+        ...                     torch.tensor([1.0])).tolist()
+        [0.0, 1.0]
+    """
+    cdf = torch.cumsum(p, dim=-1)
+    total = cdf[..., -1:]
+    # Scaling u by the float total (not assuming 1) keeps every point inside the support
+    # even when float32 round-off leaves the last CDF value at 0.99999.
+    idx = torch.searchsorted(cdf.contiguous(), (u * total).contiguous(), right=True)
+    idx = idx.clamp_(max=p.shape[-1] - 1)
+    out = torch.zeros_like(p)
+    return out.scatter_add_(-1, idx, (weight.to(p.dtype) * total).expand_as(idx))
+
+
+def stratified_points(
+    shape: tuple[int, ...],
+    num: torch.Tensor | int,
+    *,
+    systematic: bool,
+    generator: torch.Generator | None,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """Points ``(i + U_i) / num`` for i < num: one per stratum of width 1/num (…, S).
+
+    Args:
+        shape: (…, S), with S ≥ max(num).
+        num: strata per row, an int or a (…, 1) integer tensor (rows may use fewer points;
+            points with i ≥ num lie at or beyond 1 and the caller switches them off).
+        systematic: one U per row shared by all strata (systematic sampling) instead of one
+            independent U per stratum (jittered stratification).
+        generator, device, dtype: where the uniforms come from and live.
+
+    Example:
+        >>> import torch
+        >>> from qtcore.samplers.inverse_cdf import stratified_points
+        >>> g = torch.Generator().manual_seed(0)
+        >>> u = stratified_points((1, 4), 4, systematic=False, generator=g,
+        ...                       device=torch.device("cpu"), dtype=torch.float64)
+        >>> (u * 4).floor().tolist()
+        [[0.0, 1.0, 2.0, 3.0]]
+    """
+    ushape = (*shape[:-1], 1) if systematic else shape
+    jitter = uniform(ushape, generator=generator, device=device, dtype=dtype)
+    i = torch.arange(shape[-1], device=device, dtype=dtype)
+    if isinstance(num, int):
+        return (i + jitter) / num
+    return (i + jitter) / num.to(dtype).clamp(min=1)
+
+
+def uniform(
+    shape: tuple[int, ...],
+    *,
+    generator: torch.Generator | None,
+    device: torch.device,
+    dtype: torch.dtype,
+) -> torch.Tensor:
+    """U[0, 1) draws on ``device``, taken from ``generator`` on the generator's own device.
+
+    A CPU generator can seed work on a GPU (the draws are moved), so one seed gives the
+    same weights on every device.
+
+    Example:
+        >>> import torch
+        >>> from qtcore.samplers.inverse_cdf import uniform
+        >>> g = torch.Generator().manual_seed(1)
+        >>> uniform((2,), generator=g, device=torch.device("cpu"), dtype=torch.float32).shape
+        torch.Size([2])
+    """
+    source = generator.device if generator is not None else device
+    draws = torch.rand(shape, generator=generator, device=source, dtype=dtype)
+    return draws.to(device)
