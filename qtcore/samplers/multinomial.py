@@ -9,7 +9,7 @@ Example:
     >>> g = torch.Generator().manual_seed(3)
     >>> W = MultinomialSampler().sample_weights(torch.tensor([0.2, 0.8]), 10, generator=g)
     >>> [round(float(w) * 10) for w in W]  # counts out of 10 shots
-    [1, 9]
+    [4, 6]
 """
 
 from __future__ import annotations
