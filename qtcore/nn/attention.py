@@ -131,10 +131,9 @@ class QuantumMultiheadAttention(nn.MultiheadAttention):
 
     def extra_repr(self) -> str:
         """Shown by ``print(module)``."""
-        how = (
-            f"backend={self.backend!r}" if self.backend is not None else f"sampler={self.sampler!r}"
-        )
-        return f"{super().extra_repr()}{how}, num_samples={self.num_samples}"
+        if self.backend is not None:
+            return f"backend={self.backend!r}, shots={self.num_samples}"
+        return f"sampler={self.sampler!r}, num_samples={self.num_samples}"
 
     def forward(
         self,
