@@ -141,3 +141,34 @@ def test_causal_gqa_model_with_left_padding_matches_sdpa() -> None:
 def test_register_refuses_builtin_names(bad: str) -> None:
     with pytest.raises(qtcore.InvalidInput):
         qt_hf.register(bad)
+
+
+def test_demo_table_and_plot(tmp_path, exact_model) -> None:  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    from qtcore.integrations.demo import run_demo
+
+    console = Console(record=True, width=140)
+    png = tmp_path / "demo.png"
+    rows = run_demo(8, sentences=SENTENCES[:2], plot=str(png), plot_samples=(4, 8), console=console)
+    text = console.export_text()
+    assert "embedding cosine" in text and "topk" in text and "reference (backend)" in text
+    by_name = {r.method: r for r in rows}
+    assert by_name["exact (sdpa)"].cosine == 1.0
+    for name in ("multinomial", "stratified", "sobol", "topk", "reference (backend)"):
+        assert 0 < by_name[name].attention_error < 1 and 0.9 < by_name[name].cosine < 1
+        assert by_name[name].total_shots > 0
+    assert by_name["topk"].attention_error < by_name["multinomial"].attention_error
+    assert png.stat().st_size > 10_000 and png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_cli_demo_help_lists_plot() -> None:
+    import contextlib
+    import io
+
+    from qtcore.cli import main
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), pytest.raises(SystemExit):
+        main(["demo", "--help"])
+    assert "--plot" in out.getvalue() and "--samples" in out.getvalue()

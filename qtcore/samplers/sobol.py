@@ -52,17 +52,17 @@ def scrambled_van_der_corput(
     """
     m = max(1, (num - 1).bit_length())
     source = generator.device if generator is not None else device
-    s = torch.arange(num, device=source)
-    # x[s, c]: bit c (most significant first) of the van der Corput point s = bits of s reversed.
-    x = ((s[:, None] >> torch.arange(m, device=source)) & 1).to(torch.float64)
-    lower = torch.randint(0, 2, (rows, BITS, m), generator=generator, device=source)
-    r = torch.arange(BITS, device=source)[:, None]
-    c = torch.arange(m, device=source)[None, :]
-    lower = torch.where(c < r, lower, (c == r).to(lower.dtype)).to(torch.float64)
-    shift = torch.randint(0, 2, (rows, 1, BITS), generator=generator, device=source)
-    bits = (torch.einsum("sc,rbc->rsb", x, lower).remainder(2) + shift).remainder(2)
-    scale = torch.pow(2.0, -torch.arange(1, BITS + 1, device=source, dtype=torch.float64))
-    return (bits @ scale).to(device)
+    # Column c of the lower-triangular scramble matrix, read as a BITS-bit integer (most
+    # significant bit = first binary digit): the unit diagonal bit plus random bits below.
+    # Point s has digit c equal to bit c of s (van der Corput reverses the bits), so its
+    # scrambled digits are the XOR of the columns for the set bits of s: built by doubling.
+    y = torch.zeros(rows, 1, dtype=torch.int64, device=source)
+    for c in range(m):
+        low = 1 << (BITS - 1 - c)
+        column = low + torch.randint(0, low, (rows, 1), generator=generator, device=source)
+        y = torch.cat([y, y ^ column], dim=1)
+    shift = torch.randint(0, 1 << BITS, (rows, 1), generator=generator, device=source)
+    return ((y[:, :num] ^ shift).to(torch.float64) / float(1 << BITS)).to(device)
 
 
 class SobolSampler(SamplerBase):
