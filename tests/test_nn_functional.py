@@ -267,3 +267,45 @@ def test_mitigator_needs_a_backend() -> None:
     q, k, v = _qkv()
     with pytest.raises(qtcore.InvalidInput, match="backend"):
         sampled_attention(q, k, v, mitigator=QuasiMitigator())
+
+
+@pytest.fixture
+def small_blocks(monkeypatch):  # type: ignore[no-untyped-def]
+    """Force many query blocks so block boundaries (and causal offsets) are exercised."""
+    import qtcore.nn.functional as functional
+
+    monkeypatch.setattr(functional, "BLOCK_ELEMENTS", 40)
+
+
+@pytest.mark.parametrize("kind", MASKS)
+def test_blockwise_path_with_full_budget_is_exact(kind: str, small_blocks) -> None:  # type: ignore[no-untyped-def]
+    from qtcore.nn.functional import blockwise_sampled_attention
+
+    q, k, v = _qkv()
+    mask = _mask(kind, 6, 9)
+    causal = "causal" in kind
+    want = sampled_attention(q, k, v, mask, causal, sampler="exact")
+    got = blockwise_sampled_attention(
+        q, k, v, mask, causal, sampler=qtcore.get_sampler("topk"), num_samples=9
+    )
+    torch.testing.assert_close(got, want)
+    with torch.no_grad():  # sampled_attention takes this path at inference
+        torch.testing.assert_close(sampled_attention(q, k, v, mask, causal, num_samples=9), want)
+
+
+@pytest.mark.parametrize("name", SAMPLERS)
+def test_blockwise_path_is_unbiased(name: str, small_blocks) -> None:  # type: ignore[no-untyped-def]
+    q, k, v = _qkv(B=1, H=1, L=3, N=12, D=2)
+    mask = torch.ones(3, 12, dtype=torch.bool).tril(4)
+    M = 4000
+    with torch.no_grad():
+        outs = sampled_attention(
+            q.expand(M, -1, -1, -1),
+            k,
+            v,
+            mask,
+            sampler=name,
+            num_samples=4,
+            generator=torch.Generator().manual_seed(3),
+        )
+    _z_test(outs, sdpa(q, k, v, attn_mask=mask)[0])

@@ -74,9 +74,9 @@ def test_unbiasedness_check_detects_a_biased_sampler() -> None:
     class Sharpened(SamplerBase):
         name = "sharpened"
 
-        def _weights(self, p, num_samples, generator):  # type: ignore[no-untyped-def]
+        def _indices(self, p, num_samples, generator):  # type: ignore[no-untyped-def]
             q = p**1.2
-            return StratifiedSampler()._weights(q / q.sum(-1, keepdim=True), num_samples, generator)
+            return StratifiedSampler()._indices(q / q.sum(-1, keepdim=True), num_samples, generator)
 
     p = _rows()
     W = Sharpened().sample_weights(p.expand(20000, -1, -1), 8, generator=torch.Generator())
@@ -130,14 +130,19 @@ def test_topk_beats_stratified_on_peaked_rows() -> None:
 def test_topk_split_is_adaptive_per_row() -> None:
     flat = torch.full((1, 100), 0.01)
     peaked = torch.softmax(torch.linspace(8, 0, 100), dim=0)[None]
-    _, t_flat = TopKSampler().certain(flat, 16)
-    _, t_peak = TopKSampler().certain(peaked, 16)
-    assert int(t_flat) == 0
-    assert 0 < int(t_peak) < 16
-    idx, t = TopKSampler().certain(peaked, 16)
-    W = TopKSampler().sample_weights(peaked, 16)
-    certain = idx[0, : int(t)]
-    assert torch.equal(W[0, certain], peaked[0, certain])  # weighted exactly
+    pi_flat, _ = TopKSampler().inclusion(flat, 16)
+    pi_peak, c = TopKSampler().inclusion(peaked, 16)
+    assert int((pi_flat == 1).sum()) == 0
+    assert 0 < int((pi_peak == 1).sum()) < 16
+    torch.testing.assert_close(pi_peak.sum(), torch.tensor(16.0))
+    # The fixed point: c = (S − t)/R over the keys that are not certain.
+    t, rest = (pi_peak == 1).sum(), peaked[pi_peak < 1].sum()
+    torch.testing.assert_close(c[0, 0], (16 - t) / rest)
+    certain = pi_peak[0] == 1
+    for seed in range(5):
+        W = TopKSampler().sample_weights(peaked, 16, generator=torch.Generator().manual_seed(seed))
+        assert torch.equal(W[0, certain], peaked[0, certain])  # weighted exactly, every draw
+        assert int((W > 0).sum()) == 16  # systematic πps: 16 distinct keys
 
 
 def test_topk_is_exact_when_budget_covers_all_keys() -> None:

@@ -47,7 +47,12 @@ from qtcore.errors import CapabilityError, InvalidInput
 from qtcore.noise import NoiseModel
 from qtcore.validation import num_qubits_for
 
-__all__ = ["HybridFallbackWarning", "attention_probabilities", "sampled_attention"]
+__all__ = [
+    "HybridFallbackWarning",
+    "attention_probabilities",
+    "blockwise_sampled_attention",
+    "sampled_attention",
+]
 
 #: The sampler used when neither ``sampler`` nor ``backend`` is given.
 DEFAULT_SAMPLER = "topk"
@@ -225,14 +230,30 @@ def sampled_attention(
         )
     if mitigator is not None and backend is None:
         raise InvalidInput("mitigator= needs backend=: a mitigator runs circuits on a backend")
-    p = attention_probabilities(q, k, attn_mask, is_causal, scale)
     exact = num_samples is None or (isinstance(sampler, str) and sampler == "exact")
+    needs_grad = torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad)
+    if not (exact or return_weights or needs_grad or dropout_p > 0.0 or backend is not None):
+        resolved = _resolve("sampler", sampler or DEFAULT_SAMPLER)
+        if hasattr(resolved, "sample_indices"):
+            _check_budget(num_samples)
+            assert num_samples is not None
+            return blockwise_sampled_attention(
+                q,
+                k,
+                v,
+                attn_mask,
+                is_causal,
+                scale=scale,
+                sampler=resolved,
+                num_samples=num_samples,
+                generator=generator,
+            )
+    p = attention_probabilities(q, k, attn_mask, is_causal, scale)
     if exact:
         W = p
     else:
+        _check_budget(num_samples)
         assert num_samples is not None
-        if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
-            raise InvalidInput(f"num_samples must be an int ≥ 1 or None, got {num_samples!r}")
         W = _estimate(
             p,
             num_samples,
@@ -252,6 +273,108 @@ def sampled_attention(
         W = torch.nn.functional.dropout(W, p=dropout_p)
     out = torch.matmul(W.to(v.dtype), v)
     return (out, W) if return_weights else out
+
+
+def _check_budget(num_samples: Any) -> None:
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+        raise InvalidInput(f"num_samples must be an int ≥ 1 or None, got {num_samples!r}")
+
+
+#: Elements of one block of logits in :func:`blockwise_sampled_attention` (4 MiB in float32:
+#: the block stays in cache while it is exponentiated, summed and searched).
+BLOCK_ELEMENTS = 1 << 20
+
+
+def _block_mask(
+    attn_mask: torch.Tensor | None, is_causal: bool, start: int, stop: int, N: int, device: Any
+) -> torch.Tensor | None:
+    """The rows start:stop of the mask, with the causal part built for those rows only."""
+    mask = None if attn_mask is None else attn_mask[..., start:stop, :]
+    if not is_causal:
+        return mask
+    rows = torch.arange(start, stop, device=device)[:, None]
+    causal = torch.arange(N, device=device)[None, :] <= rows
+    if mask is None:
+        return causal
+    if mask.dtype == torch.bool:
+        return mask & causal
+    return mask.masked_fill(~causal, float("-inf"))
+
+
+def blockwise_sampled_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    attn_mask: torch.Tensor | None = None,
+    is_causal: bool = False,
+    *,
+    scale: float | None = None,
+    sampler: Any,
+    num_samples: int,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """The inference path of :func:`sampled_attention`: no dense W, no (L, N) product with V.
+
+    Query rows are processed in blocks of about :data:`BLOCK_ELEMENTS` logits. For each
+    block the probabilities are computed, the sampler returns its sparse form
+    ``(idx, weight)`` (…, rows, S) (:meth:`qtcore.samplers.SamplerBase.sample_indices`), and
+    the output ``Σ_s weight_s·v[idx_s]`` is one ``embedding_bag`` call, which reads S value
+    rows per query and never materialises the gathered (…, L, S, D) values. The estimator is
+    the sampler's own, so its law is that of :func:`sampled_attention`'s dense path; the
+    random stream differs (draws are made block by block).
+
+    Example:
+        >>> import torch
+        >>> import qtcore
+        >>> from qtcore.nn.functional import blockwise_sampled_attention
+        >>> q = k = v = torch.randn(1, 2, 6, 4)
+        >>> out = blockwise_sampled_attention(q, k, v, sampler=qtcore.get_sampler("topk"),
+        ...                                   num_samples=6)
+        >>> bool(torch.allclose(out, torch.nn.functional.scaled_dot_product_attention(q, k, v),
+        ...                     atol=1e-5))
+        True
+    """
+    L, N, Dv = q.shape[-2], k.shape[-2], v.shape[-1]
+    if scale is None:
+        scale = 1.0 / math.sqrt(q.shape[-1])
+    lead = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])  # type: ignore[no-untyped-call]
+    if attn_mask is not None:
+        lead = torch.broadcast_shapes(lead, attn_mask.shape[:-2])  # type: ignore[no-untyped-call]
+        attn_mask = attn_mask.expand(*lead, L, N)
+    q = q.expand(*lead, L, q.shape[-1])
+    k = k.expand(*lead, N, k.shape[-1])
+    groups = math.prod(lead)
+    values = v.expand(*lead, N, Dv).reshape(groups * N, Dv)
+    offsets = (torch.arange(groups, device=q.device) * N).reshape(*lead, 1, 1)
+    out = torch.empty(*lead, L, Dv, dtype=v.dtype, device=v.device)
+    step = max(1, BLOCK_ELEMENTS // max(1, groups * N))
+    for start in range(0, L, step):
+        stop = min(L, start + step)
+        mask = _block_mask(attn_mask, is_causal, start, stop, N, q.device)
+        logits = torch.matmul(q[..., start:stop, :] * scale, k.transpose(-2, -1))
+        if mask is not None:
+            if mask.dtype == torch.bool:
+                logits.masked_fill_(~mask, float("-inf"))
+            else:
+                logits.add_(mask)
+        # Unnormalised e = exp(l − max), in place: the samplers take any non-negative row
+        # (E[W] = e), so dividing the weights by Z = Σe gives E[W] = p without a softmax
+        # pass. A fully masked row has max −inf; shifting it by 0 leaves e = 0, Z = 0.
+        top = logits.amax(dim=-1, keepdim=True)
+        top.masked_fill_(top == float("-inf"), 0.0)
+        e = logits.sub_(top).exp_()
+        Z = e.sum(dim=-1, keepdim=True)
+        idx, weight = sampler.sample_indices(e, num_samples, generator=generator)
+        weight = weight / Z.clamp(min=torch.finfo(Z.dtype).tiny)
+        rows = (idx + offsets).reshape(-1, num_samples)
+        block = torch.nn.functional.embedding_bag(
+            rows,
+            values,
+            per_sample_weights=weight.reshape(-1, num_samples).to(v.dtype),
+            mode="sum",
+        )
+        out[..., start:stop, :] = block.reshape(*lead, stop - start, Dv)
+    return out
 
 
 def _estimate(

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from qtcore.errors import InvalidInput
+from qtcore.samplers.inverse_cdf import scatter_weights
 
 __all__ = ["SamplerBase"]
 
@@ -23,8 +24,9 @@ __all__ = ["SamplerBase"]
 class SamplerBase:
     """Base of the classical samplers: validates, flattens to rows, restores the shape.
 
-    A subclass sets ``name`` and implements ``_weights(p, num_samples, generator)`` on a
-    (R, N) tensor of non-negative rows in a float dtype of at least single precision.
+    A subclass sets ``name`` and implements ``_indices(p, num_samples, generator)`` on a
+    (R, N) tensor of non-negative rows in a float dtype of at least single precision,
+    returning the sparse form ``(idx, weight)`` (R, S) of :meth:`sample_indices`.
     Inputs are checked for structure only (type, rank, dtype, budget); the values of ``p``
     are not scanned, so rows must already be non-negative. Rows need not sum to 1: every
     sampler returns ``E[W] = p`` for any non-negative row, which makes a fully masked
@@ -58,6 +60,26 @@ class SamplerBase:
             >>> StratifiedSampler().sample_weights(p, 4).tolist()
             [0.5, 0.25, 0.25]
         """
+        idx, weight = self.sample_indices(p, num_samples, generator=generator)
+        return scatter_weights(p, idx, weight)
+
+    def sample_indices(
+        self, p: Any, num_samples: int, *, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """The same estimator in sparse form: ``(idx, weight)``, each (…, S).
+
+        ``W[..., j] = Σ_s weight[..., s]·[idx[..., s] = j]`` (an index may repeat, and a
+        point may have weight 0). ``W·V`` is then ``Σ_s weight_s·v[idx_s]``: S value rows
+        read per query instead of N, which is how :func:`~qtcore.nn.sampled_attention`
+        avoids a dense (L, N) product at inference.
+
+        Example:
+            >>> import torch
+            >>> from qtcore.samplers import MultinomialSampler
+            >>> idx, w = MultinomialSampler().sample_indices(torch.tensor([0.0, 1.0]), 3)
+            >>> idx.tolist(), w.tolist()
+            ([1, 1, 1], [0.3333333432674408, 0.3333333432674408, 0.3333333432674408])
+        """
         if not isinstance(p, torch.Tensor):
             raise InvalidInput(
                 f"sampler {self.name!r} takes a torch.Tensor p, got {type(p).__name__}; "
@@ -82,15 +104,17 @@ class SamplerBase:
             # Half precision cannot resolve a CDF over thousands of keys.
             work = work.float()
         rows = work.reshape(-1, p.shape[-1])
+        shape = (*p.shape[:-1], num_samples)
         if rows.shape[0] == 0:
-            return torch.zeros_like(p)
-        W = self._weights(rows, num_samples, generator)
-        return W.reshape(p.shape).to(p.dtype)
+            empty = torch.zeros(shape, dtype=torch.int64, device=p.device)
+            return empty, torch.zeros(shape, dtype=p.dtype, device=p.device)
+        idx, weight = self._indices(rows.contiguous(), num_samples, generator)
+        return idx.reshape(shape), weight.reshape(shape).to(p.dtype)
 
-    def _weights(
+    def _indices(
         self, p: torch.Tensor, num_samples: int, generator: torch.Generator | None
-    ) -> torch.Tensor:
-        raise NotImplementedError(f"{type(self).__name__} must implement _weights")
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError(f"{type(self).__name__} must implement _indices")
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"

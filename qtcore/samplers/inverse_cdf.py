@@ -1,16 +1,17 @@
 """Turning uniform points into unbiased attention weights by inverting each row's CDF.
 
 Every classical sampler in :mod:`qtcore.samplers` draws points ``u`` in [0, 1) per row, maps
-each to the key whose CDF interval contains it, and gives that key ``weight`` per point. If
+each to the key whose CDF interval contains it, and gives that key a weight per point. If
 every point is marginally uniform, key ``j`` is hit with probability ``p_j`` per point, so
-``E[W] = p`` whatever the dependence between points (that is where variance is reduced).
+with weight ``1/S`` per point ``E[W] = p`` whatever the dependence between points (that is
+where variance is reduced).
 
 Example:
     >>> import torch
-    >>> from qtcore.samplers.inverse_cdf import inverse_cdf_weights
+    >>> from qtcore.samplers.inverse_cdf import inverse_cdf, scatter_weights
     >>> p = torch.tensor([[0.25, 0.0, 0.75]])
-    >>> u = torch.tensor([[0.125, 0.375, 0.625, 0.875]])
-    >>> inverse_cdf_weights(p, u, torch.full((1, 4), 0.25)).tolist()
+    >>> idx, total = inverse_cdf(p, torch.tensor([[0.125, 0.375, 0.625, 0.875]]))
+    >>> scatter_weights(p, idx, (total / 4).expand(1, 4)).tolist()
     [[0.25, 0.0, 0.75]]
 """
 
@@ -18,39 +19,44 @@ from __future__ import annotations
 
 import torch
 
-__all__ = ["inverse_cdf_weights", "stratified_points", "uniform"]
+__all__ = ["inverse_cdf", "scatter_weights", "stratified_points", "uniform"]
 
 
-def inverse_cdf_weights(p: torch.Tensor, u: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """Weights (…, N): each point ``u[..., s]`` adds ``weight[..., s]`` to the key it selects.
+def inverse_cdf(p: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """The key each point selects, and the row totals: ``(idx (…, S), total (…, 1))``.
 
-    Args:
-        p: (…, N) non-negative rows (need not sum to 1: points are scaled by the row total,
-            so a row of zeros selects nothing and gets zero weight).
-        u: (…, S) points in [0, 1), any order.
-        weight: (…, S) weight each point contributes (0 to switch a point off).
-
-    Returns:
-        A tensor like ``p``: ``W[..., j] = t·Σ_s weight[..., s]·[u_s falls in key j's
-        interval]`` with ``t`` the row total. With weights summing to 1 per row and uniform
-        points, ``E[W] = p`` for any non-negative row, and an all-zero (fully masked) row
-        gets all-zero weights.
+    Point ``u_s`` in [0, 1) selects the key whose interval of the row's CDF, scaled to
+    [0, total), contains ``u_s · total``. Keys with ``p = 0`` have empty intervals and are
+    never selected, except in a row of zeros (total 0), whose points the caller must weight
+    by ``total`` (zero).
 
     Example:
         >>> import torch
-        >>> from qtcore.samplers.inverse_cdf import inverse_cdf_weights
-        >>> inverse_cdf_weights(torch.tensor([0.5, 0.5]), torch.tensor([0.9]),
-        ...                     torch.tensor([1.0])).tolist()
-        [0.0, 1.0]
+        >>> from qtcore.samplers.inverse_cdf import inverse_cdf
+        >>> idx, total = inverse_cdf(torch.tensor([[0.25, 0.0, 0.75]]),
+        ...                          torch.tensor([[0.1, 0.3, 0.9]]))
+        >>> idx.tolist(), total.tolist()
+        ([[0, 2, 2]], [[1.0]])
     """
     cdf = torch.cumsum(p, dim=-1)
     total = cdf[..., -1:]
     # Scaling u by the float total (not assuming 1) keeps every point inside the support
     # even when float32 round-off leaves the last CDF value at 0.99999.
-    idx = torch.searchsorted(cdf.contiguous(), (u * total).contiguous(), right=True)
-    idx = idx.clamp_(max=p.shape[-1] - 1)
-    out = torch.zeros_like(p)
-    return out.scatter_add_(-1, idx, (weight.to(p.dtype) * total).expand_as(idx))
+    idx = torch.searchsorted(cdf, (u * total).contiguous(), right=True)
+    return idx.clamp_(max=p.shape[-1] - 1), total
+
+
+def scatter_weights(like: torch.Tensor, idx: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+    """Dense weights (…, N) shaped like ``like``: ``W[..., j] = Σ_s weight_s·[idx_s = j]``.
+
+    Example:
+        >>> import torch
+        >>> from qtcore.samplers.inverse_cdf import scatter_weights
+        >>> scatter_weights(torch.zeros(3), torch.tensor([2, 2, 0]),
+        ...                 torch.tensor([0.25, 0.25, 0.5])).tolist()
+        [0.5, 0.0, 0.5]
+    """
+    return torch.zeros_like(like).scatter_add_(-1, idx, weight.to(like.dtype))
 
 
 def stratified_points(

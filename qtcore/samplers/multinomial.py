@@ -17,7 +17,7 @@ from __future__ import annotations
 import torch
 
 from qtcore.samplers.base import SamplerBase
-from qtcore.samplers.inverse_cdf import inverse_cdf_weights, uniform
+from qtcore.samplers.inverse_cdf import inverse_cdf, uniform
 
 __all__ = ["MultinomialSampler"]
 
@@ -33,8 +33,9 @@ class MultinomialSampler(SamplerBase):
 
     name: str = "multinomial"
 
-    def _weights(
+    def _indices(
         self, p: torch.Tensor, num_samples: int, generator: torch.Generator | None
-    ) -> torch.Tensor:
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         u = uniform((p.shape[0], num_samples), generator=generator, device=p.device, dtype=p.dtype)
-        return inverse_cdf_weights(p, u, torch.tensor(1.0 / num_samples, device=p.device))
+        idx, total = inverse_cdf(p, u)
+        return idx, (total / num_samples).expand_as(idx)

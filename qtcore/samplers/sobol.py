@@ -29,7 +29,7 @@ from __future__ import annotations
 import torch
 
 from qtcore.samplers.base import SamplerBase
-from qtcore.samplers.inverse_cdf import inverse_cdf_weights
+from qtcore.samplers.inverse_cdf import inverse_cdf
 
 __all__ = ["SobolSampler", "scrambled_van_der_corput"]
 
@@ -76,10 +76,11 @@ class SobolSampler(SamplerBase):
 
     name = "sobol"
 
-    def _weights(
+    def _indices(
         self, p: torch.Tensor, num_samples: int, generator: torch.Generator | None
-    ) -> torch.Tensor:
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         u = scrambled_van_der_corput(p.shape[0], num_samples, generator=generator, device=p.device)
         # 30-bit points rounded to float32 may land on 1.0; keep them in [0, 1).
         u = u.to(p.dtype).clamp_(max=1.0 - torch.finfo(p.dtype).eps)
-        return inverse_cdf_weights(p, u, torch.tensor(1.0 / num_samples, device=p.device))
+        idx, total = inverse_cdf(p, u)
+        return idx, (total / num_samples).expand_as(idx)

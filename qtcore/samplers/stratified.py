@@ -22,7 +22,7 @@ import torch
 
 from qtcore.errors import InvalidInput
 from qtcore.samplers.base import SamplerBase
-from qtcore.samplers.inverse_cdf import inverse_cdf_weights, stratified_points
+from qtcore.samplers.inverse_cdf import inverse_cdf, stratified_points
 
 __all__ = ["StratifiedSampler"]
 
@@ -47,9 +47,9 @@ class StratifiedSampler(SamplerBase):
             raise InvalidInput(f"systematic must be True or False, got {systematic!r}")
         self.systematic = systematic
 
-    def _weights(
+    def _indices(
         self, p: torch.Tensor, num_samples: int, generator: torch.Generator | None
-    ) -> torch.Tensor:
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         u = stratified_points(
             (p.shape[0], num_samples),
             num_samples,
@@ -58,7 +58,8 @@ class StratifiedSampler(SamplerBase):
             device=p.device,
             dtype=p.dtype,
         )
-        return inverse_cdf_weights(p, u, torch.tensor(1.0 / num_samples, device=p.device))
+        idx, total = inverse_cdf(p, u)
+        return idx, (total / num_samples).expand_as(idx)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} systematic={self.systematic}>"

@@ -1,21 +1,22 @@
-"""``topk``: take-all (certainty) keys weighted exactly, the rest sampled stratified.
+"""``topk``: take-all (certainty) keys weighted exactly, the rest sampled systematically.
 
-This is sampling with inclusion probabilities proportional to ``p`` capped at 1 (πps), with
-the Horvitz–Thompson weights. Sort a row's keys by ``p`` (descending) and give key ``i``
-certainty when ``p_i (S − i) ≥ R_i``, with ``R_i = 1 − Σ_{k<i} p_k`` the mass left: its
-share of the remaining budget would be at least one whole sample. Because the keys are
-sorted the test fails for every key after the first that fails, so the split is a per-row
-count ``t`` found in one pass, adaptive (a flat row gets ``t = 0``, a peaked one many).
+This is πps sampling — inclusion probabilities proportional to ``p``, capped at 1 — with the
+Horvitz–Thompson weights. Each key gets ``π_j = min(1, c·p_j)``, with ``c`` the per-row
+constant that makes ``Σ_j π_j = S`` (found by the fixed point ``c = (S − t)/R``: ``t`` keys
+with ``c·p_j ≥ 1``, ``R`` the mass of the others; it converges in a few passes because ``c``
+only grows). Keys with ``π_j = 1`` are the take-all keys: their share of the budget is at
+least one whole sample. The split is adaptive per row, not a fixed k: a flat row has none,
+a peaked row many.
 
-Certain keys get ``W_j = p_j`` exactly (no variance). The residual mass ``R = R_t`` is
-estimated from the remaining ``S' = S − t`` samples by stratified (default: systematic)
-inverse-CDF sampling of ``p_res / R``: ``W_j = R · c_j / S'``. Since the certainty set is a
-deterministic function of ``p``, ``E[W] = p``. With systematic residual sampling no key
-below the threshold is hit twice, so every key's inclusion probability is
-``π_j = min(1, c·p_j)`` and ``W_j = p_j / π_j`` when included: the Horvitz–Thompson
-estimator of πps sampling, the design that minimises variance for a budget of S distinct
-keys when the values are proportional to ``p``. If ``t = S`` the residual mass is zero (the
-last certain key held all that was left), and a row with N ≤ S is computed exactly.
+One systematic pass draws the sample: lay the keys' ``π_j`` end to end on [0, S) and take
+the points ``i + U`` (i < S, one uniform ``U`` per row). A take-all key's interval has
+length 1 and always holds exactly one point; any other key holds at most one, with
+probability ``π_j``. A selected key gets ``W_j = p_j / π_j``: ``p_j`` itself for a take-all
+key (no variance) and ``1/c = R/(S − t)`` for the rest, so ``E[W_j] = π_j · p_j/π_j = p_j``.
+Under the model where values are exchangeable this design minimises ``Σ_j Var(W_j)`` for a
+budget of S distinct keys: ``Σ_j Var(W_j) = Σ_{j not certain} p_j (1/c − p_j)``. A row with
+N ≤ S non-zero keys is computed exactly. ``systematic=False`` jitters each unit interval
+independently instead (still unbiased; a key may then be hit 0 or 2 times).
 
 Example:
     >>> import torch
@@ -32,17 +33,17 @@ import torch
 
 from qtcore.errors import InvalidInput
 from qtcore.samplers.base import SamplerBase
-from qtcore.samplers.inverse_cdf import inverse_cdf_weights, stratified_points
+from qtcore.samplers.inverse_cdf import stratified_points
 
 __all__ = ["TopKSampler"]
 
 
 class TopKSampler(SamplerBase):
-    """Adaptive take-all keys plus stratified sampling of the residual (πps, Horvitz–Thompson).
+    """Adaptive take-all keys plus systematic sampling of the rest (πps, Horvitz–Thompson).
 
     Args:
-        systematic: residual points share one offset per row (systematic πps, default), or
-            each stratum gets its own offset (jittered; a key may then be hit twice).
+        systematic: one offset per row (systematic πps, default), or one per unit interval
+            (jittered; a key may then be hit twice).
 
     Example:
         >>> from qtcore.samplers import TopKSampler
@@ -57,48 +58,64 @@ class TopKSampler(SamplerBase):
             raise InvalidInput(f"systematic must be True or False, got {systematic!r}")
         self.systematic = systematic
 
-    def certain(self, p: torch.Tensor, num_samples: int) -> tuple[torch.Tensor, torch.Tensor]:
-        """The take-all keys of each row: indices (R, k) sorted by p, and their count (R, 1).
+    def inclusion(self, p: torch.Tensor, num_samples: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Inclusion probabilities ``π = min(1, c·p)`` (R, N) and the constant ``c`` (R, 1).
 
-        Only the first ``count`` indices of a row are certain; ``k = min(S, N)``.
+        ``Σ_j π_j = min(S, number of non-zero keys)``; keys with ``π_j = 1`` are take-all.
 
         Example:
             >>> import torch
             >>> from qtcore.samplers import TopKSampler
-            >>> idx, t = TopKSampler().certain(torch.tensor([[0.1, 0.7, 0.2]]), 2)
-            >>> idx[0, : int(t)].tolist()
-            [1]
+            >>> pi, c = TopKSampler().inclusion(torch.tensor([[0.7, 0.2, 0.1]]), 2)
+            >>> [round(x, 4) for x in pi[0].tolist()], round(float(c), 4)
+            ([1.0, 0.6667, 0.3333], 3.3333)
         """
-        k = min(num_samples, p.shape[-1])
-        vals, idx = torch.topk(p, k, dim=-1, sorted=True)
         total = p.sum(dim=-1, keepdim=True)
-        before = torch.cumsum(vals, dim=-1) - vals  # mass of the keys ranked above
-        left = num_samples - torch.arange(k, device=p.device, dtype=p.dtype)
-        ok = vals * left >= (total - before)
-        count = torch.cumprod(ok.to(torch.int32), dim=-1).sum(dim=-1, keepdim=True)
-        return idx, count
+        # "Every non-zero key certain" is c = huge rather than inf, so that 0·c stays 0.
+        huge = 1.0 / torch.finfo(p.dtype).tiny
+        c = (num_samples / total).clamp(max=huge)
+        pi = torch.empty_like(p)
+        for _ in range(num_samples + 1):  # c only grows, and stops within S + 1 passes
+            torch.mul(p, c, out=pi).clamp_(max=1.0)
+            # Float passes only (bool reductions are several times slower on CPU): a
+            # clamped π is 1 exactly for the t certain keys, so floor(π) counts them, and
+            # the others' mass is (Σπ − t)/c, summed directly rather than as total minus
+            # the certain mass (after a key with p ≈ 1 that difference is round-off).
+            t = pi.floor().sum(dim=-1, keepdim=True)
+            rest = (pi.sum(dim=-1, keepdim=True) - t) / c
+            done = (rest <= 0) | (t >= num_samples)  # nothing left to sample
+            c_next = (num_samples - t) / rest.clamp(min=1e-30)
+            c_next = torch.where(done, huge, c_next.clamp(max=huge))
+            c_next = torch.maximum(c_next, c)  # guards float round-off against a step back
+            if torch.equal(c_next, c):
+                break
+            c = c_next
+        else:  # not converged (never seen): keep π consistent with the c returned
+            torch.mul(p, c, out=pi).clamp_(max=1.0)
+        return pi, c
 
-    def _weights(
+    def _indices(
         self, p: torch.Tensor, num_samples: int, generator: torch.Generator | None
-    ) -> torch.Tensor:
-        idx, count = self.certain(p, num_samples)
-        rank = torch.arange(idx.shape[-1], device=p.device)
-        is_certain = rank < count
-        certain_p = torch.where(is_certain, p.gather(-1, idx), torch.zeros((), dtype=p.dtype))
-        residual = p.scatter(-1, idx, torch.where(is_certain, 0.0, p.gather(-1, idx)))
-        left = num_samples - count  # S' = S − t samples for the residual
-        u = stratified_points(
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        pi, c = self.inclusion(p, num_samples)
+        cum = torch.cumsum(pi, dim=-1)
+        mass = cum[..., -1:]  # = S, or the number of non-zero keys when that is smaller
+        x = num_samples * stratified_points(
             (p.shape[0], num_samples),
-            left,
+            num_samples,
             systematic=self.systematic,
             generator=generator,
             device=p.device,
             dtype=p.dtype,
         )
-        live = torch.arange(num_samples, device=p.device) < left
-        weight = torch.where(live, 1.0 / left.clamp(min=1).to(p.dtype), 0.0)
-        W = inverse_cdf_weights(residual, u.clamp(max=1.0 - torch.finfo(p.dtype).eps), weight)
-        return W.scatter_add_(-1, idx, certain_p)
+        # When Σπ = S up to round-off, stretch the lattice onto [0, Σπ) so the last point
+        # stays inside; when Σπ is a smaller integer, points past it are switched off.
+        full = mass > num_samples - 0.5
+        x = torch.where(full, x * (mass / num_samples), x)
+        idx = torch.searchsorted(cum, x, right=True).clamp_(max=p.shape[-1] - 1)
+        chosen = p.gather(-1, idx)
+        weight = torch.where(chosen * c >= 1, chosen, 1.0 / c)
+        return idx, torch.where(x < mass, weight, 0.0)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} systematic={self.systematic}>"
