@@ -17,18 +17,53 @@ Example:
 
 from __future__ import annotations
 
+import math
+
 import torch
 
-__all__ = ["inverse_cdf", "scatter_weights", "stratified_points", "uniform"]
+__all__ = ["inverse_cdf", "locate", "scatter_weights", "stratified_points", "uniform"]
+
+
+def locate(x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+    """The key whose interval of ``x``'s cumulative sum holds each target: (R, S) indices.
+
+    Key ``j`` owns ``[Σ_{i<j} x_i, Σ_{i≤j} x_i)``; ``targets`` must lie in ``[0, Σ x)``. Keys
+    with ``x_j = 0`` own nothing and are never returned (a row of zeros returns N − 1, which
+    the caller weights by zero). For long rows the search is two-level, which reads the row
+    once instead of writing its full cumulative sum: the sums of chunks of ``b`` keys
+    locate each target's chunk, and only the S chunks hit are accumulated (S·b values per
+    row instead of N). A target that float round-off puts past its chunk's end is kept
+    inside the chunk, on a key with positive mass.
+
+    Example:
+        >>> import torch
+        >>> from qtcore.samplers.inverse_cdf import locate
+        >>> locate(torch.tensor([[1.0, 0.0, 2.0, 1.0]]), torch.tensor([[0.5, 1.0, 3.5]])).tolist()
+        [[0, 2, 3]]
+    """
+    R, N = x.shape
+    S = targets.shape[-1]
+    b = 1 << max(3, round(math.log2(max(1.0, math.sqrt(N / max(S, 1))))))
+    if N < 256 or N % b or S * b >= N // 2:
+        cdf = torch.cumsum(x, dim=-1)
+        return torch.searchsorted(cdf, targets.contiguous(), right=True).clamp_(max=N - 1)
+    chunks = x.view(R, N // b, b)
+    ccum = torch.cumsum(chunks.sum(dim=-1), dim=-1)  # (R, C)
+    ci = torch.searchsorted(ccum, targets.contiguous(), right=True).clamp_(max=N // b - 1)
+    before = torch.where(ci > 0, ccum.gather(-1, (ci - 1).clamp(min=0)), 0.0)
+    local = torch.cumsum(chunks.gather(1, ci.unsqueeze(-1).expand(R, S, b)), dim=-1)
+    within = torch.minimum((targets - before).clamp(min=0.0), local[..., -1] * (1 - 1e-6))
+    li = torch.searchsorted(local, within.unsqueeze(-1), right=True).squeeze(-1)
+    return (ci * b + li.clamp_(max=b - 1)).clamp_(max=N - 1)
 
 
 def inverse_cdf(p: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The key each point selects, and the row totals: ``(idx (…, S), total (…, 1))``.
+    """The key each point selects, and the row totals: ``(idx (R, S), total (R, 1))``.
 
     Point ``u_s`` in [0, 1) selects the key whose interval of the row's CDF, scaled to
-    [0, total), contains ``u_s · total``. Keys with ``p = 0`` have empty intervals and are
-    never selected, except in a row of zeros (total 0), whose points the caller must weight
-    by ``total`` (zero).
+    [0, total), contains ``u_s · total`` (see :func:`locate`). Keys with ``p = 0`` are never
+    selected, except in a row of zeros (total 0), whose points the caller must weight by
+    ``total`` (zero).
 
     Example:
         >>> import torch
@@ -38,12 +73,8 @@ def inverse_cdf(p: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.T
         >>> idx.tolist(), total.tolist()
         ([[0, 2, 2]], [[1.0]])
     """
-    cdf = torch.cumsum(p, dim=-1)
-    total = cdf[..., -1:]
-    # Scaling u by the float total (not assuming 1) keeps every point inside the support
-    # even when float32 round-off leaves the last CDF value at 0.99999.
-    idx = torch.searchsorted(cdf, (u * total).contiguous(), right=True)
-    return idx.clamp_(max=p.shape[-1] - 1), total
+    total = p.sum(dim=-1, keepdim=True)
+    return locate(p, u * total), total
 
 
 def scatter_weights(like: torch.Tensor, idx: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:

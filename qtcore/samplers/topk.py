@@ -33,7 +33,7 @@ import torch
 
 from qtcore.errors import InvalidInput
 from qtcore.samplers.base import SamplerBase
-from qtcore.samplers.inverse_cdf import stratified_points
+from qtcore.samplers.inverse_cdf import locate, stratified_points
 
 __all__ = ["TopKSampler"]
 
@@ -98,8 +98,7 @@ class TopKSampler(SamplerBase):
         self, p: torch.Tensor, num_samples: int, generator: torch.Generator | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
         pi, c = self.inclusion(p, num_samples)
-        cum = torch.cumsum(pi, dim=-1)
-        mass = cum[..., -1:]  # = S, or the number of non-zero keys when that is smaller
+        mass = pi.sum(dim=-1, keepdim=True)  # = S, or the number of non-zero keys if fewer
         x = num_samples * stratified_points(
             (p.shape[0], num_samples),
             num_samples,
@@ -112,10 +111,11 @@ class TopKSampler(SamplerBase):
         # stays inside; when Σπ is a smaller integer, points past it are switched off.
         full = mass > num_samples - 0.5
         x = torch.where(full, x * (mass / num_samples), x)
-        idx = torch.searchsorted(cum, x, right=True).clamp_(max=p.shape[-1] - 1)
+        live = x < mass
+        idx = locate(pi, torch.where(live, x, 0.0))
         chosen = p.gather(-1, idx)
         weight = torch.where(chosen * c >= 1, chosen, 1.0 / c)
-        return idx, torch.where(x < mass, weight, 0.0)
+        return idx, torch.where(live, weight, 0.0)
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} systematic={self.systematic}>"
