@@ -350,8 +350,12 @@ def blockwise_sampled_attention(
     step = max(1, BLOCK_ELEMENTS // max(1, groups * N))
     for start in range(0, L, step):
         stop = min(L, start + step)
+        # Causal rows start:stop see keys < stop only: the rest is never computed.
+        n = min(N, stop) if is_causal else N
         mask = _block_mask(attn_mask, is_causal, start, stop, N, q.device)
-        logits = torch.matmul(q[..., start:stop, :] * scale, k.transpose(-2, -1))
+        if mask is not None and n < N:
+            mask = mask[..., :n]
+        logits = torch.matmul(q[..., start:stop, :] * scale, k[..., :n, :].transpose(-2, -1))
         if mask is not None:
             if mask.dtype == torch.bool:
                 logits.masked_fill_(~mask, float("-inf"))
