@@ -75,13 +75,14 @@ class TopKSampler(SamplerBase):
         huge = 1.0 / torch.finfo(p.dtype).tiny
         c = (num_samples / total).clamp(max=huge)
         pi = torch.empty_like(p)
+        whole = torch.empty_like(p)  # scratch, reused: allocating per pass costs more than it
         for _ in range(num_samples + 1):  # c only grows, and stops within S + 1 passes
             torch.mul(p, c, out=pi).clamp_(max=1.0)
             # Float passes only (bool reductions are several times slower on CPU): a
             # clamped π is 1 exactly for the t certain keys, so floor(π) counts them, and
             # the others' mass is (Σπ − t)/c, summed directly rather than as total minus
             # the certain mass (after a key with p ≈ 1 that difference is round-off).
-            t = pi.floor().sum(dim=-1, keepdim=True)
+            t = torch.floor(pi, out=whole).sum(dim=-1, keepdim=True)
             rest = (pi.sum(dim=-1, keepdim=True) - t) / c
             done = (rest <= 0) | (t >= num_samples)  # nothing left to sample
             c_next = (num_samples - t) / rest.clamp(min=1e-30)
@@ -108,8 +109,10 @@ class TopKSampler(SamplerBase):
             dtype=p.dtype,
         )
         # When Σπ = S up to round-off, stretch the lattice onto [0, Σπ) so the last point
-        # stays inside; when Σπ is a smaller integer, points past it are switched off.
-        full = mass > num_samples - 0.5
+        # stays inside; when Σπ is smaller (fewer non-zero keys than S), points past it are
+        # switched off. Stretching by more than round-off would let a take-all key's unit
+        # interval catch two points, so the tolerance is tight.
+        full = mass > num_samples * (1 - 1e-4)
         x = torch.where(full, x * (mass / num_samples), x)
         live = x < mass
         idx = locate(pi, torch.where(live, x, 0.0))
