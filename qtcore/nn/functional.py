@@ -1,0 +1,427 @@
+"""``sampled_attention``: attention whose output is estimated from S sampled keys per row.
+
+For a query row, ``p = softmax(q·Kᵀ·scale + mask)``; the output ``o = p·V`` is estimated by
+``ô = W·V`` with ``E[W] = p`` (DESIGN.md, "The mathematics"). ``W`` comes from
+
+* a classical sampler (``sampler="topk"``, the default; ``"multinomial"``, ``"stratified"``,
+  ``"sobol"``, any registered name, or an object with ``sample_weights``), or
+* a quantum backend (``backend="reference"``, ``"qiskit.aer"``, …): every row of the call is
+  amplitude-encoded and measured with ``num_samples`` shots in **one** batched
+  ``backend.sample_distributions`` call, and ``W = counts / S`` (``E[c/S] = p`` without
+  noise), or
+* a backend plus a mitigator: ``W`` is the mitigator's quasi-probability estimate, whose
+  entries may be negative. ``ô = W·V`` is still linear in ``W``, so it stays unbiased
+  wherever the mitigated estimate is; it is no longer a convex combination of values, so
+  its norm is not bounded by the largest value row.
+
+``sampler="exact"`` (or ``num_samples=None``) gives ``W = p``: plain attention, for parity
+tests. Gradients flow through ``W·(p / stopgrad(p))``: its value is ``W``, and
+``∂/∂p_j = W_j / p_j`` has expectation 1, so the gradient with respect to ``p`` (and hence
+Q and K) is unbiased for any loss linear in the output; the gradient with respect to V is
+``Wᵀ·g``, unbiased too. Masks (``attn_mask``, ``is_causal``) act on ``p`` before sampling,
+so a masked key never gets weight; a row with every key masked gives an all-zero output
+(not NaN) and zero gradients.
+
+Example:
+    >>> import torch
+    >>> from qtcore.nn.functional import sampled_attention
+    >>> g = torch.Generator().manual_seed(0)
+    >>> q, k, v = (torch.randn(2, 4, 10, 8, generator=g) for _ in range(3))
+    >>> out = sampled_attention(q, k, v, sampler="topk", num_samples=16, generator=g)
+    >>> exact = torch.nn.functional.scaled_dot_product_attention(q, k, v)
+    >>> out.shape, bool(torch.allclose(out, exact, atol=1e-5))  # N = 10 ≤ S: all keys certain
+    (torch.Size([2, 4, 10, 8]), True)
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from typing import Any
+
+import numpy as np
+import torch
+
+import qtcore
+from qtcore.errors import CapabilityError, InvalidInput
+from qtcore.noise import NoiseModel
+from qtcore.validation import num_qubits_for
+
+__all__ = [
+    "HybridFallbackWarning",
+    "attention_probabilities",
+    "blockwise_sampled_attention",
+    "sampled_attention",
+]
+
+#: The sampler used when neither ``sampler`` nor ``backend`` is given.
+DEFAULT_SAMPLER = "topk"
+
+
+class HybridFallbackWarning(UserWarning):
+    """A backend could not run a row width; ``hybrid=True`` used a classical sampler."""
+
+
+def attention_probabilities(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    attn_mask: torch.Tensor | None = None,
+    is_causal: bool = False,
+    scale: float | None = None,
+) -> torch.Tensor:
+    """``softmax(q·Kᵀ·scale + mask)`` (…, L, N), with all-zero rows where every key is masked.
+
+    Masks follow :func:`torch.nn.functional.scaled_dot_product_attention`: a boolean
+    ``attn_mask`` is True where a key *takes part*; a float mask is added to the logits;
+    ``is_causal`` masks keys after the query (top-left aligned), combined with any mask.
+
+    Example:
+        >>> import torch
+        >>> from qtcore.nn.functional import attention_probabilities
+        >>> q = k = torch.zeros(1, 2, 4)
+        >>> mask = torch.tensor([[True, True], [False, False]])
+        >>> attention_probabilities(q, k, mask).tolist()
+        [[[0.5, 0.5], [0.0, 0.0]]]
+    """
+    if scale is None:
+        scale = 1.0 / math.sqrt(q.shape[-1])
+    logits = torch.matmul(q * scale, k.transpose(-2, -1))
+    L, N = logits.shape[-2], logits.shape[-1]
+    if is_causal:
+        causal = torch.ones(L, N, dtype=torch.bool, device=logits.device).tril()
+        if attn_mask is None:
+            attn_mask = causal
+        elif attn_mask.dtype == torch.bool:
+            attn_mask = attn_mask & causal
+        else:
+            attn_mask = attn_mask.masked_fill(~causal, float("-inf"))
+    if attn_mask is None:
+        return torch.softmax(logits, dim=-1)
+    if attn_mask.dtype == torch.bool:
+        dead = ~attn_mask.any(dim=-1, keepdim=True)
+        logits = logits.masked_fill(~attn_mask, float("-inf"))
+    else:
+        logits = logits + attn_mask.to(logits.dtype)
+        dead = logits.amax(dim=-1, keepdim=True) == float("-inf")
+    if not bool(dead.any()):
+        return torch.softmax(logits, dim=-1)
+    # A fully masked row: softmax of all -inf is NaN (and so is its gradient). Give the
+    # row finite logits (masked_fill also stops its gradient) and zero its probabilities.
+    logits = logits.masked_fill(dead, 0.0)
+    return torch.softmax(logits, dim=-1).masked_fill(dead, 0.0)
+
+
+def _resolve(kind: str, obj: Any) -> Any:
+    if isinstance(obj, str):
+        getter = {
+            "sampler": qtcore.get_sampler,
+            "backend": qtcore.get_backend,
+            "mitigator": qtcore.get_mitigator,
+        }[kind]
+        return getter(obj)
+    return obj
+
+
+def _seed_from(generator: torch.Generator | None) -> int:
+    source = generator.device if generator is not None else "cpu"
+    return int(torch.randint(0, 2**31 - 1, (1,), generator=generator, device=source))
+
+
+def _quantum_weights(
+    p: torch.Tensor,
+    backend: Any,
+    num_samples: int,
+    *,
+    noise: NoiseModel | None,
+    mitigator: Any,
+    seed: int,
+) -> torch.Tensor:
+    """W (…, N) from one batched backend (or mitigator) call over every row of ``p``."""
+    N = p.shape[-1]
+    rows = p.detach().reshape(-1, N).to("cpu", torch.float64)
+    total = rows.sum(dim=-1, keepdim=True)
+    alive = total > 0
+    # A fully masked row has nothing to measure: send a uniform row, zero its weights after.
+    rows = torch.where(alive, rows / total.clamp(min=1e-300), 1.0 / N)
+    P = rows.numpy()
+    if mitigator is None:
+        counts = backend.sample_distributions(P, shots=num_samples, seed=seed, noise=noise)
+        est = np.asarray(counts, dtype=np.float64) / num_samples
+    else:
+        circuits = qtcore.amplitude_encoding(P)
+        est = np.asarray(
+            mitigator.run(backend, circuits, shots=num_samples, seed=seed, noise=noise),
+            dtype=np.float64,
+        )
+    # Outcomes past N (padding) and on masked keys only occur under noise; they have no
+    # value row to weight, so they are dropped (a projection onto the row's support).
+    W = torch.from_numpy(est[:, :N].copy()) * total * (rows > 0)
+    return W.to(device=p.device, dtype=p.dtype).reshape(p.shape)
+
+
+def sampled_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    attn_mask: torch.Tensor | None = None,
+    is_causal: bool = False,
+    *,
+    scale: float | None = None,
+    sampler: Any = None,
+    backend: Any = None,
+    num_samples: int | None = 32,
+    noise: NoiseModel | None = None,
+    mitigator: Any = None,
+    generator: torch.Generator | None = None,
+    seed: int | None = None,
+    hybrid: bool = False,
+    dropout_p: float = 0.0,
+    return_weights: bool = False,
+) -> Any:
+    """Attention ``p·V`` estimated as ``W·V`` from S sampled keys (or shots) per query row.
+
+    Args:
+        q: (…, L, E) queries; k: (…, N, E) keys; v: (…, N, Ev) values (leading dims
+            broadcast as in ``torch.matmul``).
+        attn_mask: bool (True = the key takes part) or float (added to the logits), broadcast
+            to (…, L, N): the convention of ``scaled_dot_product_attention``.
+        is_causal: mask keys after the query (top-left aligned), with any ``attn_mask``.
+        scale: logit scale; ``1/sqrt(E)`` when None.
+        sampler: a registered sampler name, a sampler object, or ``"exact"`` (``W = p``).
+            Defaults to ``"topk"`` when no backend is given.
+        backend: a backend name or object: rows are sampled with shots on it.
+        num_samples: S, samples (shots) per row; ``None`` means exact.
+        noise: a :class:`qtcore.NoiseModel` for the backend.
+        mitigator: a mitigator name or object (with ``backend``): W is its quasi-probability
+            estimate, negative entries allowed.
+        generator: ``torch.Generator`` for the classical samplers (and, when ``seed`` is
+            None, for the backend's seed).
+        seed: the backend's seed (same seed, same counts).
+        hybrid: when the rows need more qubits than ``backend.capabilities.max_qubits``, warn
+            once (:class:`HybridFallbackWarning`) and use ``sampler`` (``"multinomial"`` if
+            None: the same i.i.d. statistics as shots) instead of raising.
+        dropout_p: dropout on W (training), as ``scaled_dot_product_attention`` does on p.
+        return_weights: also return W (…, L, N), the weights actually used.
+
+    Returns:
+        (…, L, Ev) output, or ``(output, W)`` with ``return_weights``.
+
+    Raises:
+        InvalidInput: bad shapes, ``num_samples`` < 1, or a mitigator without a backend.
+        CapabilityError: the backend cannot run n = ceil(log2 N) qubits and ``hybrid`` is off.
+
+    Example:
+        >>> import torch
+        >>> from qtcore.nn.functional import sampled_attention
+        >>> q = k = v = torch.eye(4)[None]
+        >>> mask = torch.zeros(4, 4, dtype=torch.bool)  # every key masked
+        >>> sampled_attention(q, k, v, mask, num_samples=8).abs().sum().item()
+        0.0
+    """
+    if q.dim() < 2 or k.dim() < 2 or v.dim() < 2:
+        raise InvalidInput(
+            f"q, k, v need shape (..., L, E), (..., N, E), (..., N, Ev); got {tuple(q.shape)}, "
+            f"{tuple(k.shape)}, {tuple(v.shape)}"
+        )
+    if k.shape[-2] != v.shape[-2] or q.shape[-1] != k.shape[-1]:
+        raise InvalidInput(
+            f"k and v must have the same number of keys and q, k the same width; got q "
+            f"{tuple(q.shape)}, k {tuple(k.shape)}, v {tuple(v.shape)}"
+        )
+    if mitigator is not None and backend is None:
+        raise InvalidInput("mitigator= needs backend=: a mitigator runs circuits on a backend")
+    exact = num_samples is None or (isinstance(sampler, str) and sampler == "exact")
+    needs_grad = torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad)
+    if not (exact or return_weights or needs_grad or dropout_p > 0.0 or backend is not None):
+        resolved = _resolve("sampler", sampler or DEFAULT_SAMPLER)
+        if hasattr(resolved, "sample_indices"):
+            _check_budget(num_samples)
+            assert num_samples is not None
+            return blockwise_sampled_attention(
+                q,
+                k,
+                v,
+                attn_mask,
+                is_causal,
+                scale=scale,
+                sampler=resolved,
+                num_samples=num_samples,
+                generator=generator,
+            )
+    p = attention_probabilities(q, k, attn_mask, is_causal, scale)
+    if exact:
+        W = p
+    else:
+        _check_budget(num_samples)
+        assert num_samples is not None
+        W = _estimate(
+            p,
+            num_samples,
+            sampler=sampler,
+            backend=_resolve("backend", backend),
+            noise=noise,
+            mitigator=_resolve("mitigator", mitigator),
+            generator=generator,
+            seed=seed,
+            hybrid=hybrid,
+        )
+        if p.requires_grad and torch.is_grad_enabled():
+            # Value W, gradient W/p per entry (0 where p = 0: such keys never get weight).
+            ratio = p / torch.where(p > 0, p.detach(), torch.ones((), dtype=p.dtype))
+            W = W.detach() * ratio
+    if dropout_p > 0.0:
+        W = torch.nn.functional.dropout(W, p=dropout_p)
+    out = torch.matmul(W.to(v.dtype), v)
+    return (out, W) if return_weights else out
+
+
+def _check_budget(num_samples: Any) -> None:
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+        raise InvalidInput(f"num_samples must be an int ≥ 1 or None, got {num_samples!r}")
+
+
+#: Elements of one block of logits in :func:`blockwise_sampled_attention` (4 MiB in float32:
+#: the block stays in cache while it is exponentiated, summed and searched).
+BLOCK_ELEMENTS = 1 << 20
+
+
+def _block_mask(
+    attn_mask: torch.Tensor | None, is_causal: bool, start: int, stop: int, N: int, device: Any
+) -> torch.Tensor | None:
+    """The rows start:stop of the mask, with the causal part built for those rows only."""
+    mask = None if attn_mask is None else attn_mask[..., start:stop, :]
+    if not is_causal:
+        return mask
+    rows = torch.arange(start, stop, device=device)[:, None]
+    causal = torch.arange(N, device=device)[None, :] <= rows
+    if mask is None:
+        return causal
+    if mask.dtype == torch.bool:
+        return mask & causal
+    return mask.masked_fill(~causal, float("-inf"))
+
+
+def blockwise_sampled_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    attn_mask: torch.Tensor | None = None,
+    is_causal: bool = False,
+    *,
+    scale: float | None = None,
+    sampler: Any,
+    num_samples: int,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """The inference path of :func:`sampled_attention`: no dense W, no (L, N) product with V.
+
+    Query rows are processed in blocks of about :data:`BLOCK_ELEMENTS` logits. For each
+    block the probabilities are computed, the sampler returns its sparse form
+    ``(idx, weight)`` (…, rows, S) (:meth:`qtcore.samplers.SamplerBase.sample_indices`), and
+    the output ``Σ_s weight_s·v[idx_s]`` is one ``embedding_bag`` call, which reads S value
+    rows per query and never materialises the gathered (…, L, S, D) values. The estimator is
+    the sampler's own, so its law is that of :func:`sampled_attention`'s dense path; the
+    random stream differs (draws are made block by block).
+
+    Example:
+        >>> import torch
+        >>> import qtcore
+        >>> from qtcore.nn.functional import blockwise_sampled_attention
+        >>> q = k = v = torch.randn(1, 2, 6, 4)
+        >>> out = blockwise_sampled_attention(q, k, v, sampler=qtcore.get_sampler("topk"),
+        ...                                   num_samples=6)
+        >>> bool(torch.allclose(out, torch.nn.functional.scaled_dot_product_attention(q, k, v),
+        ...                     atol=1e-5))
+        True
+    """
+    L, N, Dv = q.shape[-2], k.shape[-2], v.shape[-1]
+    if scale is None:
+        scale = 1.0 / math.sqrt(q.shape[-1])
+    lead = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])  # type: ignore[no-untyped-call]
+    if attn_mask is not None:
+        lead = torch.broadcast_shapes(lead, attn_mask.shape[:-2])  # type: ignore[no-untyped-call]
+        attn_mask = attn_mask.expand(*lead, L, N)
+    q = q.expand(*lead, L, q.shape[-1])
+    k = k.expand(*lead, N, k.shape[-1])
+    groups = math.prod(lead)
+    values = v.expand(*lead, N, Dv).reshape(groups * N, Dv)
+    offsets = (torch.arange(groups, device=q.device) * N).reshape(*lead, 1, 1)
+    out = torch.empty(*lead, L, Dv, dtype=v.dtype, device=v.device)
+    step = max(1, BLOCK_ELEMENTS // max(1, groups * N))
+    for start in range(0, L, step):
+        stop = min(L, start + step)
+        # Causal rows start:stop see keys < stop only: the rest is never computed.
+        n = min(N, stop) if is_causal else N
+        mask = _block_mask(attn_mask, is_causal, start, stop, N, q.device)
+        if mask is not None and n < N:
+            mask = mask[..., :n]
+        logits = torch.matmul(q[..., start:stop, :] * scale, k[..., :n, :].transpose(-2, -1))
+        if mask is not None:
+            if mask.dtype == torch.bool:
+                logits.masked_fill_(~mask, float("-inf"))
+            else:
+                logits.add_(mask)
+        # Unnormalised e = exp(l − max), in place: the samplers take any non-negative row
+        # (E[W] = e), so dividing the weights by Z = Σe gives E[W] = p without a softmax
+        # pass. A fully masked row has max −inf; shifting it by 0 leaves e = 0, Z = 0.
+        top = logits.amax(dim=-1, keepdim=True)
+        top.masked_fill_(top == float("-inf"), 0.0)
+        e = logits.sub_(top).exp_()
+        Z = e.sum(dim=-1, keepdim=True)
+        idx, weight = sampler.sample_indices(e, num_samples, generator=generator)
+        weight = weight / Z.clamp(min=torch.finfo(Z.dtype).tiny)
+        rows = (idx + offsets).reshape(-1, num_samples)
+        block = torch.nn.functional.embedding_bag(
+            rows,
+            values,
+            per_sample_weights=weight.reshape(-1, num_samples).to(v.dtype),
+            mode="sum",
+        )
+        out[..., start:stop, :] = block.reshape(*lead, stop - start, Dv)
+    return out
+
+
+def _estimate(
+    p: torch.Tensor,
+    num_samples: int,
+    *,
+    sampler: Any,
+    backend: Any,
+    noise: NoiseModel | None,
+    mitigator: Any,
+    generator: torch.Generator | None,
+    seed: int | None,
+    hybrid: bool,
+) -> torch.Tensor:
+    if backend is not None:
+        n = num_qubits_for(p.shape[-1])
+        limit = backend.capabilities.max_qubits
+        if n <= limit:
+            return _quantum_weights(
+                p,
+                backend,
+                num_samples,
+                noise=noise,
+                mitigator=mitigator,
+                seed=_seed_from(generator) if seed is None else seed,
+            )
+        if not hybrid:
+            raise CapabilityError(
+                f"backend {backend.name!r} runs at most {limit} qubits but {p.shape[-1]} keys "
+                f"need {n}; pass hybrid=True to fall back to a classical sampler, or use "
+                "fewer keys per row"
+            )
+        warnings.warn(
+            f"backend {backend.name!r} runs at most {limit} qubits, these rows need {n}: "
+            f"sampling classically with {sampler or 'multinomial'!r} instead (hybrid=True)",
+            HybridFallbackWarning,
+            stacklevel=3,
+        )
+        sampler = sampler or "multinomial"
+    sampler = _resolve("sampler", sampler or DEFAULT_SAMPLER)
+    if not hasattr(sampler, "sample_weights"):
+        raise InvalidInput(
+            f"sampler must be a registered name or have sample_weights(), got {sampler!r}"
+        )
+    W: torch.Tensor = sampler.sample_weights(p.detach(), num_samples, generator=generator)
+    return W

@@ -1,0 +1,59 @@
+"""Classical samplers: unbiased attention weights ``W`` with ``E[W] = p`` (torch).
+
+Every sampler has a ``name`` and ``sample_weights(p, num_samples, *, generator=None)``
+returning ``W`` of ``p``'s shape (…, N), device and dtype, at most ``num_samples`` non-zero
+entries per row, and ``E[W] = p``; the estimate of an attention output ``p·V`` is ``W·V``.
+They are registered through the core's ``qtcore_samplers`` hook as ``multinomial``,
+``stratified``, ``sobol`` and ``topk``; ``qtcore.get_sampler(name)`` creates one. This
+package needs torch; ``import qtcore`` does not import it.
+
+Example:
+    >>> import torch, qtcore
+    >>> sampler = qtcore.get_sampler("topk")
+    >>> p = torch.softmax(torch.tensor([[4.0, 1.0, 0.0, -1.0]]), dim=-1)
+    >>> W = sampler.sample_weights(p, 2, generator=torch.Generator().manual_seed(0))
+    >>> int((W > 0).sum()) <= 2
+    True
+"""
+
+from __future__ import annotations
+
+import sys
+import types
+
+from qtcore.registry import Registered, get_registry
+from qtcore.samplers.base import SamplerBase
+from qtcore.samplers.multinomial import MultinomialSampler
+from qtcore.samplers.sobol import SobolSampler
+from qtcore.samplers.stratified import StratifiedSampler
+from qtcore.samplers.topk import TopKSampler
+from qtcore.types import SamplerInfo
+
+__all__ = [
+    "BUILTIN_SAMPLERS",
+    "MultinomialSampler",
+    "SamplerBase",
+    "SobolSampler",
+    "StratifiedSampler",
+    "TopKSampler",
+]
+
+#: The built-in sampler classes by registered name.
+BUILTIN_SAMPLERS: dict[str, type[SamplerBase]] = {
+    cls.name: cls for cls in (MultinomialSampler, StratifiedSampler, SobolSampler, TopKSampler)
+}
+
+
+class _CallableModule(types.ModuleType):
+    """Keeps ``qtcore.samplers()`` (the registry listing) working once this package loads.
+
+    Importing ``qtcore.samplers`` binds the package to the attribute ``qtcore.samplers``,
+    which is also the name of the public function listing registered samplers; calling the
+    package delegates to that function so both spellings keep their meaning.
+    """
+
+    def __call__(self) -> list[Registered[SamplerInfo]]:
+        return get_registry().entries("sampler")
+
+
+sys.modules[__name__].__class__ = _CallableModule
