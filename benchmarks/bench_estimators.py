@@ -41,8 +41,8 @@ import qtcore
 from qtcore.integrations import transformers as qt_hf
 from qtcore.integrations.minilm import capture_attention, embed, load_minilm
 from qtcore.nn.functional import sampled_attention
-from qtcore.samplers import SamplerBase, StratifiedSampler
-from qtcore.samplers.inverse_cdf import inverse_cdf, stratified_points
+from qtcore.sampling import SamplerBase, StratifiedSampler
+from qtcore.sampling.inverse_cdf import inverse_cdf, stratified_points
 
 BUDGETS = (8, 16, 32, 64, 128)
 RESULTS = Path(__file__).parent / "results"

@@ -36,7 +36,7 @@ def qtcore_backends() -> list[BackendInfo]:
 def _sampler_factory(name: str) -> Callable[..., Sampler]:
     def factory(**options: Any) -> Sampler:
         # torch is imported here, on first use, so that ``import qtcore`` stays light.
-        from qtcore.samplers import BUILTIN_SAMPLERS
+        from qtcore.sampling import BUILTIN_SAMPLERS
 
         sampler: Sampler = BUILTIN_SAMPLERS[name](**options)
         return sampler
@@ -55,7 +55,7 @@ _SAMPLERS = {
 
 @hookimpl
 def qtcore_samplers() -> list[SamplerInfo]:
-    """The core's classical samplers (``qtcore.samplers``; they need torch when created)."""
+    """The core's classical samplers (``qtcore.sampling``; they need torch when created)."""
     return [
         SamplerInfo(name, factory=_sampler_factory(name), description=description)
         for name, description in _SAMPLERS.items()

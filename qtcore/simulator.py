@@ -106,7 +106,7 @@ def _structure(circuit: Circuit) -> tuple[tuple[str, tuple[int, ...]], ...]:
 def _angle_table(circuits: Sequence[Circuit]) -> list[np.ndarray]:
     """Per gate, the angles of that gate across the batch (empty for fixed gates)."""
     first = circuits[0]
-    table = []
+    table: list[np.ndarray] = []
     for j, g in enumerate(first.gates):
         if not g.params:
             table.append(np.zeros(0))

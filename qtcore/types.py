@@ -239,7 +239,7 @@ class Backend(Protocol):
 
 @runtime_checkable
 class Sampler(Protocol):
-    """Draws unbiased attention weights: ``W`` with ``E[W] = p`` (see qtcore.samplers)."""
+    """Draws unbiased attention weights: ``W`` with ``E[W] = p`` (see qtcore.sampling)."""
 
     name: str
 

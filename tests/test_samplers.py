@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from scipy import stats
 
 import qtcore
-from qtcore.samplers import (
+from qtcore.sampling import (
     BUILTIN_SAMPLERS,
     MultinomialSampler,
     SamplerBase,
@@ -224,7 +224,7 @@ def test_sampler_on_gpu_matches_cpu_with_a_cpu_generator(name: str) -> None:
 
 
 def test_two_level_search_matches_the_plain_cdf_search() -> None:
-    from qtcore.samplers.inverse_cdf import locate
+    from qtcore.sampling.inverse_cdf import locate
 
     g = torch.Generator().manual_seed(8)
     x = torch.rand(200, 1024, generator=g, dtype=torch.float64) ** 4

@@ -317,7 +317,7 @@ def blockwise_sampled_attention(
 
     Query rows are processed in blocks of about :data:`BLOCK_ELEMENTS` logits. For each
     block the probabilities are computed, the sampler returns its sparse form
-    ``(idx, weight)`` (…, rows, S) (:meth:`qtcore.samplers.SamplerBase.sample_indices`), and
+    ``(idx, weight)`` (…, rows, S) (:meth:`qtcore.sampling.SamplerBase.sample_indices`), and
     the output ``Σ_s weight_s·v[idx_s]`` is one ``embedding_bag`` call, which reads S value
     rows per query and never materialises the gathered (…, L, S, D) values. The estimator is
     the sampler's own, so its law is that of :func:`sampled_attention`'s dense path; the

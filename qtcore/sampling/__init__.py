@@ -18,16 +18,11 @@ Example:
 
 from __future__ import annotations
 
-import sys
-import types
-
-from qtcore.registry import Registered, get_registry
-from qtcore.samplers.base import SamplerBase
-from qtcore.samplers.multinomial import MultinomialSampler
-from qtcore.samplers.sobol import SobolSampler
-from qtcore.samplers.stratified import StratifiedSampler
-from qtcore.samplers.topk import TopKSampler
-from qtcore.types import SamplerInfo
+from qtcore.sampling.base import SamplerBase
+from qtcore.sampling.multinomial import MultinomialSampler
+from qtcore.sampling.sobol import SobolSampler
+from qtcore.sampling.stratified import StratifiedSampler
+from qtcore.sampling.topk import TopKSampler
 
 __all__ = [
     "BUILTIN_SAMPLERS",
@@ -42,18 +37,3 @@ __all__ = [
 BUILTIN_SAMPLERS: dict[str, type[SamplerBase]] = {
     cls.name: cls for cls in (MultinomialSampler, StratifiedSampler, SobolSampler, TopKSampler)
 }
-
-
-class _CallableModule(types.ModuleType):
-    """Keeps ``qtcore.samplers()`` (the registry listing) working once this package loads.
-
-    Importing ``qtcore.samplers`` binds the package to the attribute ``qtcore.samplers``,
-    which is also the name of the public function listing registered samplers; calling the
-    package delegates to that function so both spellings keep their meaning.
-    """
-
-    def __call__(self) -> list[Registered[SamplerInfo]]:
-        return get_registry().entries("sampler")
-
-
-sys.modules[__name__].__class__ = _CallableModule

@@ -18,7 +18,7 @@ stratification, which is why ``sobol`` and ``stratified`` measure alike.)
 
 Example:
     >>> import torch
-    >>> from qtcore.samplers import SobolSampler
+    >>> from qtcore.sampling import SobolSampler
     >>> g = torch.Generator().manual_seed(0)
     >>> SobolSampler().sample_weights(torch.tensor([0.5, 0.5]), 8, generator=g).tolist()
     [0.5, 0.5]
@@ -28,8 +28,8 @@ from __future__ import annotations
 
 import torch
 
-from qtcore.samplers.base import SamplerBase
-from qtcore.samplers.inverse_cdf import inverse_cdf
+from qtcore.sampling.base import SamplerBase
+from qtcore.sampling.inverse_cdf import inverse_cdf
 
 __all__ = ["SobolSampler", "scrambled_van_der_corput"]
 
@@ -44,7 +44,7 @@ def scrambled_van_der_corput(
 
     Example:
         >>> import torch
-        >>> from qtcore.samplers.sobol import scrambled_van_der_corput
+        >>> from qtcore.sampling.sobol import scrambled_van_der_corput
         >>> u = scrambled_van_der_corput(2, 4, generator=torch.Generator().manual_seed(0),
         ...                              device=torch.device("cpu"))
         >>> (u * 4).floor().sort(dim=1).values.tolist()  # one point per quarter, every row
@@ -69,7 +69,7 @@ class SobolSampler(SamplerBase):
     """Randomised quasi-Monte Carlo: scrambled Sobol (van der Corput) points per row.
 
     Example:
-        >>> from qtcore.samplers import SobolSampler
+        >>> from qtcore.sampling import SobolSampler
         >>> SobolSampler().name
         'sobol'
     """

@@ -1,6 +1,6 @@
 """Turning uniform points into unbiased attention weights by inverting each row's CDF.
 
-Every classical sampler in :mod:`qtcore.samplers` draws points ``u`` in [0, 1) per row, maps
+Every classical sampler in :mod:`qtcore.sampling` draws points ``u`` in [0, 1) per row, maps
 each to the key whose CDF interval contains it, and gives that key a weight per point. If
 every point is marginally uniform, key ``j`` is hit with probability ``p_j`` per point, so
 with weight ``1/S`` per point ``E[W] = p`` whatever the dependence between points (that is
@@ -8,7 +8,7 @@ where variance is reduced).
 
 Example:
     >>> import torch
-    >>> from qtcore.samplers.inverse_cdf import inverse_cdf, scatter_weights
+    >>> from qtcore.sampling.inverse_cdf import inverse_cdf, scatter_weights
     >>> p = torch.tensor([[0.25, 0.0, 0.75]])
     >>> idx, total = inverse_cdf(p, torch.tensor([[0.125, 0.375, 0.625, 0.875]]))
     >>> scatter_weights(p, idx, (total / 4).expand(1, 4)).tolist()
@@ -37,7 +37,7 @@ def locate(x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
     Example:
         >>> import torch
-        >>> from qtcore.samplers.inverse_cdf import locate
+        >>> from qtcore.sampling.inverse_cdf import locate
         >>> locate(torch.tensor([[1.0, 0.0, 2.0, 1.0]]), torch.tensor([[0.5, 1.0, 3.5]])).tolist()
         [[0, 2, 3]]
     """
@@ -67,7 +67,7 @@ def inverse_cdf(p: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.T
 
     Example:
         >>> import torch
-        >>> from qtcore.samplers.inverse_cdf import inverse_cdf
+        >>> from qtcore.sampling.inverse_cdf import inverse_cdf
         >>> idx, total = inverse_cdf(torch.tensor([[0.25, 0.0, 0.75]]),
         ...                          torch.tensor([[0.1, 0.3, 0.9]]))
         >>> idx.tolist(), total.tolist()
@@ -82,7 +82,7 @@ def scatter_weights(like: torch.Tensor, idx: torch.Tensor, weight: torch.Tensor)
 
     Example:
         >>> import torch
-        >>> from qtcore.samplers.inverse_cdf import scatter_weights
+        >>> from qtcore.sampling.inverse_cdf import scatter_weights
         >>> scatter_weights(torch.zeros(3), torch.tensor([2, 2, 0]),
         ...                 torch.tensor([0.25, 0.25, 0.5])).tolist()
         [0.5, 0.0, 0.5]
@@ -111,7 +111,7 @@ def stratified_points(
 
     Example:
         >>> import torch
-        >>> from qtcore.samplers.inverse_cdf import stratified_points
+        >>> from qtcore.sampling.inverse_cdf import stratified_points
         >>> g = torch.Generator().manual_seed(0)
         >>> u = stratified_points((1, 4), 4, systematic=False, generator=g,
         ...                       device=torch.device("cpu"), dtype=torch.float64)
@@ -140,7 +140,7 @@ def uniform(
 
     Example:
         >>> import torch
-        >>> from qtcore.samplers.inverse_cdf import uniform
+        >>> from qtcore.sampling.inverse_cdf import uniform
         >>> g = torch.Generator().manual_seed(1)
         >>> uniform((2,), generator=g, device=torch.device("cpu"), dtype=torch.float32).shape
         torch.Size([2])

@@ -5,7 +5,7 @@
 
 Example:
     >>> import torch
-    >>> from qtcore.samplers import MultinomialSampler
+    >>> from qtcore.sampling import MultinomialSampler
     >>> g = torch.Generator().manual_seed(3)
     >>> W = MultinomialSampler().sample_weights(torch.tensor([0.2, 0.8]), 10, generator=g)
     >>> [round(float(w) * 10) for w in W]  # counts out of 10 shots
@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import torch
 
-from qtcore.samplers.base import SamplerBase
-from qtcore.samplers.inverse_cdf import inverse_cdf, uniform
+from qtcore.sampling.base import SamplerBase
+from qtcore.sampling.inverse_cdf import inverse_cdf, uniform
 
 __all__ = ["MultinomialSampler"]
 
@@ -26,7 +26,7 @@ class MultinomialSampler(SamplerBase):
     """I.i.d. sampling: S independent inverse-CDF draws per row, weight 1/S each.
 
     Example:
-        >>> from qtcore.samplers import MultinomialSampler
+        >>> from qtcore.sampling import MultinomialSampler
         >>> MultinomialSampler().name
         'multinomial'
     """

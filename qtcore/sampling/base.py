@@ -2,7 +2,7 @@
 
 Example:
     >>> import torch
-    >>> from qtcore.samplers import MultinomialSampler
+    >>> from qtcore.sampling import MultinomialSampler
     >>> W = MultinomialSampler().sample_weights(torch.tensor([[0.5, 0.5]]), 4,
     ...                                         generator=torch.Generator().manual_seed(0))
     >>> W.shape, float(W.sum())
@@ -16,7 +16,7 @@ from typing import Any
 import torch
 
 from qtcore.errors import InvalidInput
-from qtcore.samplers.inverse_cdf import scatter_weights
+from qtcore.sampling.inverse_cdf import scatter_weights
 
 __all__ = ["SamplerBase"]
 
@@ -55,7 +55,7 @@ class SamplerBase:
 
         Example:
             >>> import torch
-            >>> from qtcore.samplers import StratifiedSampler
+            >>> from qtcore.sampling import StratifiedSampler
             >>> p = torch.tensor([0.5, 0.25, 0.25])
             >>> StratifiedSampler().sample_weights(p, 4).tolist()
             [0.5, 0.25, 0.25]
@@ -75,7 +75,7 @@ class SamplerBase:
 
         Example:
             >>> import torch
-            >>> from qtcore.samplers import MultinomialSampler
+            >>> from qtcore.sampling import MultinomialSampler
             >>> idx, w = MultinomialSampler().sample_indices(torch.tensor([0.0, 1.0]), 3)
             >>> idx.tolist(), w.tolist()
             ([1, 1, 1], [0.3333333432674408, 0.3333333432674408, 0.3333333432674408])

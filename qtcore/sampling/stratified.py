@@ -11,7 +11,7 @@ of correlated keys.
 
 Example:
     >>> import torch
-    >>> from qtcore.samplers import StratifiedSampler
+    >>> from qtcore.sampling import StratifiedSampler
     >>> StratifiedSampler().sample_weights(torch.tensor([0.5, 0.25, 0.25]), 8).tolist()
     [0.5, 0.25, 0.25]
 """
@@ -21,8 +21,8 @@ from __future__ import annotations
 import torch
 
 from qtcore.errors import InvalidInput
-from qtcore.samplers.base import SamplerBase
-from qtcore.samplers.inverse_cdf import inverse_cdf, stratified_points
+from qtcore.sampling.base import SamplerBase
+from qtcore.sampling.inverse_cdf import inverse_cdf, stratified_points
 
 __all__ = ["StratifiedSampler"]
 
@@ -35,7 +35,7 @@ class StratifiedSampler(SamplerBase):
             independent offset per stratum.
 
     Example:
-        >>> from qtcore.samplers import StratifiedSampler
+        >>> from qtcore.sampling import StratifiedSampler
         >>> StratifiedSampler(systematic=True)
         <StratifiedSampler 'stratified' systematic=True>
     """

@@ -20,7 +20,7 @@ independently instead (still unbiased; a key may then be hit 0 or 2 times).
 
 Example:
     >>> import torch
-    >>> from qtcore.samplers import TopKSampler
+    >>> from qtcore.sampling import TopKSampler
     >>> p = torch.tensor([0.6, 0.2, 0.1, 0.05, 0.05])
     >>> W = TopKSampler().sample_weights(p, 3, generator=torch.Generator().manual_seed(0))
     >>> W[0].item(), round(float(W.sum()), 6)  # 0.6 is certain: weighted exactly
@@ -32,8 +32,8 @@ from __future__ import annotations
 import torch
 
 from qtcore.errors import InvalidInput
-from qtcore.samplers.base import SamplerBase
-from qtcore.samplers.inverse_cdf import locate, stratified_points
+from qtcore.sampling.base import SamplerBase
+from qtcore.sampling.inverse_cdf import locate, stratified_points
 
 __all__ = ["TopKSampler"]
 
@@ -46,7 +46,7 @@ class TopKSampler(SamplerBase):
             (jittered; a key may then be hit twice).
 
     Example:
-        >>> from qtcore.samplers import TopKSampler
+        >>> from qtcore.sampling import TopKSampler
         >>> TopKSampler()
         <TopKSampler 'topk' systematic=True>
     """
@@ -65,7 +65,7 @@ class TopKSampler(SamplerBase):
 
         Example:
             >>> import torch
-            >>> from qtcore.samplers import TopKSampler
+            >>> from qtcore.sampling import TopKSampler
             >>> pi, c = TopKSampler().inclusion(torch.tensor([[0.7, 0.2, 0.1]]), 2)
             >>> [round(x, 4) for x in pi[0].tolist()], round(float(c), 4)
             ([1.0, 0.6667, 0.3333], 3.3333)
