@@ -42,10 +42,11 @@ def test_backends_table_is_readable() -> None:
     assert "reference" in out.stdout and "available" in out.stdout
 
 
-def test_errors_exit_non_zero_with_a_message() -> None:
-    out = run("demo", "--backend", "no.such.backend")
+def test_errors_exit_non_zero_with_a_message(tmp_path: Path) -> None:
+    out = run("new-plugin", "Bad Name", "--directory", str(tmp_path))
     assert out.returncode == 1
-    assert "no backend named 'no.such.backend'" in out.stderr
+    assert out.stderr.startswith("qtcore: error: plugin name 'Bad Name'")
+    assert not any(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize("argv", [[], ["--help"]])
