@@ -223,7 +223,6 @@ class Backend(Protocol):
         noise: NoiseModel | None = None,
     ) -> np.ndarray:
         """Counts (B, 2**n) int64, big-endian outcome index, each row summing to ``shots``."""
-        ...
 
     def sample_distributions(
         self,
@@ -234,7 +233,6 @@ class Backend(Protocol):
         noise: NoiseModel | None = None,
     ) -> np.ndarray:
         """Counts (B, 2**n) from measuring ``amplitude_encoding(P)``; same seed, same counts."""
-        ...
 
 
 @runtime_checkable
@@ -245,7 +243,6 @@ class Sampler(Protocol):
 
     def sample_weights(self, p: Any, num_samples: int, *, generator: Any = None) -> Any:
         """Weights W with the shape of ``p`` (…, N) and E[W] = p."""
-        ...
 
 
 @runtime_checkable
@@ -262,7 +259,6 @@ class Mitigator(Protocol):
 
     def shots_per_call(self, n_circuits: int, shots: int) -> int:
         """Total shots a ``run`` over ``n_circuits`` circuits at ``shots`` each will spend."""
-        ...
 
     def run(
         self,
@@ -274,4 +270,3 @@ class Mitigator(Protocol):
         noise: NoiseModel | None = None,
     ) -> np.ndarray:
         """Quasi-probabilities (B, 2**n) float64; rows sum to 1 and may have negative entries."""
-        ...
