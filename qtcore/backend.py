@@ -130,7 +130,9 @@ class BackendBase:
         """Default: bind the encoding template per row and :meth:`_run` the circuits."""
         n = P.shape[1].bit_length() - 1
         template = encoding_template(n)
-        return self._run(template.bind(template.angles(P)), shots=shots, seed=seed, noise=noise)
+        return self._run(
+            template.bind(template.angles(P, validated=True)), shots=shots, seed=seed, noise=noise
+        )
 
     # -- checks ---------------------------------------------------------------------------
     def _check_common(

@@ -211,12 +211,35 @@ class EncodingTemplate:
         """``2**n_qubits - 1``."""
         return int(2**self.n_qubits - 1)
 
-    def angles(self, P: Any) -> np.ndarray:
+    def angles(self, P: Any, *, validated: bool = False) -> np.ndarray:
         """Slot values (B, 2**n - 1) for the rows of P (width ≤ 2**n, zero-padded).
+
+        Args:
+            P: (B, N) probabilities.
+            validated: P is already the output of
+                :func:`~qtcore.validation.validate_distributions` at width exactly
+                ``2**n_qubits`` — as ``BackendBase`` hands it to ``_sample_distributions`` —
+                so it is not checked again.
 
         Raises:
             InvalidInput: P is invalid, or needs more qubits than this template has.
+
+        Example:
+            >>> import numpy as np
+            >>> from qtcore import encoding_template, validate_distributions
+            >>> t = encoding_template(2)
+            >>> P = validate_distributions([[0.5, 0.5, 0.0]])
+            >>> bool(np.array_equal(t.angles(P, validated=True), t.angles([[0.5, 0.5, 0.0]])))
+            True
         """
+        if validated:
+            padded = np.asarray(P, dtype=np.float64)
+            if padded.ndim != 2 or padded.shape[1] != 2**self.n_qubits:
+                raise InvalidInput(
+                    f"validated=True needs rows of width {2**self.n_qubits}, got shape "
+                    f"{padded.shape}; pass validated=False to validate and pad"
+                )
+            return _angles_from_padded(padded)
         padded = validate_distributions(P)
         if padded.shape[1] > 2**self.n_qubits:
             raise InvalidInput(

@@ -95,7 +95,7 @@ class ReferenceBackend(BackendBase):
             return np.array(P, copy=True)
         n = P.shape[1].bit_length() - 1
         template = encoding_template(n)
-        return simulate_probabilities(template.bind(template.angles(P)), noise)
+        return simulate_probabilities(template.bind(template.angles(P, validated=True)), noise)
 
     def _run(
         self,

@@ -174,7 +174,7 @@ class CirqBackend(BackendBase):
         noise: NoiseModel | None,
     ) -> np.ndarray:
         n = P.shape[1].bit_length() - 1
-        angles = encoding_template(n).angles(P)
+        angles = encoding_template(n).angles(P, validated=True)
         rngs = row_generators(seed, P.shape[0])
         out = np.zeros((P.shape[0], 2**n), dtype=np.int64)
         for members, state in self._sweep(template_circuit(n, noise), angles, n):
@@ -225,7 +225,7 @@ class CirqBackend(BackendBase):
         out = np.zeros(padded.shape)
         if padded.shape[0] == 0:
             return out
-        angles = encoding_template(n).angles(padded)
+        angles = encoding_template(n).angles(padded, validated=True)
         for members, state in self._sweep(template_circuit(n, noise), angles, n):
             out[members] = outcome_probabilities(state, n)
         return out

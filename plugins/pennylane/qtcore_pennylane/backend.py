@@ -260,7 +260,7 @@ class PennyLaneBackend(BackendBase):
         noise: NoiseModel | None,
     ) -> np.ndarray:
         n = P.shape[1].bit_length() - 1
-        angles = encoding_template(n).angles(P)
+        angles = encoding_template(n).angles(P, validated=True)
         device = self._device(n, seed, noise is not None)
         return self._sample(_template_function(n), n, angles, P.shape[0], shots, device, noise)
 

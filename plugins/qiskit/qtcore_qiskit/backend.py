@@ -333,7 +333,7 @@ class AerBackend(BackendBase):
             n_active=n,
             expected=P.shape[0],
             backend_name=self.name,
-            parameter_binds=_binds(parameters, encoding_template(n).angles(P)),
+            parameter_binds=_binds(parameters, encoding_template(n).angles(P, validated=True)),
         )
 
 
@@ -451,7 +451,8 @@ class FakeDeviceBackend(BackendBase):
         n = P.shape[1].bit_length() - 1
         template = encoding_template(n)
         circuit, positions = self.compiler.compile(template.circuit)
-        values = self.compiler.angle_values(template.circuit, template.angles(P))[:, positions]
+        angles = template.angles(P, validated=True)
+        values = self.compiler.angle_values(template.circuit, angles)[:, positions]
         active = _active_qubits(circuit)
         return _run_aer(
             self._simulator,
@@ -569,5 +570,6 @@ class IBMRuntimeBackend(BackendBase):
         n = P.shape[1].bit_length() - 1
         template = encoding_template(n)
         isa, positions = self.compiler.compile(template.circuit)
-        values = self.compiler.angle_values(template.circuit, template.angles(P))[:, positions]
+        angles = template.angles(P, validated=True)
+        values = self.compiler.angle_values(template.circuit, angles)[:, positions]
         return self._submit([(isa, values)], shots, n)
