@@ -6,8 +6,9 @@ How a job runs:
    template once per (n, noise) — without noise as ``n`` multiplexed RY operations
    (:class:`~qtcore_cirq.convert.MultiplexedRy`, one per level of the Möttönen tree, the
    same state as its ``2**n − 1`` RY and ``2**n − 2`` CX gates), with noise as the IR's RY
-   and CX gates, after each of which the noise channels act — and ``run()``'s circuits grouped by gate sequence with their
-   angles lifted into sympy symbols. Each row is a ``cirq.ParamResolver``.
+   and CX gates, after each of which the noise channels act — and ``run()``'s circuits
+   grouped by gate sequence with their angles lifted into sympy symbols. Each row is a
+   ``cirq.ParamResolver``.
 2. One ``simulate_sweep_iter`` over those resolvers gives each row's final state vector
    (``cirq.Simulator``) or density matrix (``cirq.DensityMatrixSimulator``, with qtcore's
    noise channels in the circuit). Rows whose resolved circuits are identical are simulated

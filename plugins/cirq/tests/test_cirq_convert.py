@@ -326,7 +326,6 @@ def test_multiplexed_ry_apply_unitary_matches_its_matrix() -> None:
 
 @pytest.mark.parametrize("n", [1, 2, 3, 5])
 def test_multiplexed_template_prepares_the_same_state_as_the_ry_cx_template(n: int) -> None:
-    from qtcore import encoding_template
     from qtcore_cirq.convert import (
         level_angles,
         line_qubits,
@@ -334,6 +333,8 @@ def test_multiplexed_template_prepares_the_same_state_as_the_ry_cx_template(n: i
         parameter_symbol,
         template_circuit,
     )
+
+    from qtcore import encoding_template
 
     rng = np.random.default_rng(n)
     P = rng.dirichlet(np.full(2**n, 0.3), size=3)
