@@ -259,7 +259,7 @@ def counts_from_measurements(
     Example:
         >>> from qtcore_braket.convert import counts_from_measurements
         >>> counts_from_measurements({"100": 3, "001": 1}, [2, 0, 1], 3).tolist()
-        [0, 3, 0, 0, 1, 0, 0, 0]
+        [0, 3, 1, 0, 0, 0, 0, 0]
     """
     qubits = [int(q) for q in measured_qubits]
     if sorted(qubits) != list(range(n_qubits)):
