@@ -1,0 +1,26 @@
+"""The shared conformance suite on both local Braket backends (skips until qtcore-conformance
+is installed).
+
+Neither backend lists a known failure: every check is expected to pass, noise included for
+``braket.dm``; ``braket.sv`` declares no noise, so the suite checks that every noise model
+raises CapabilityError there. ``braket.aws`` is not run: its tasks need AWS credentials and
+cost money.
+"""
+
+from typing import Any, ClassVar
+
+import pytest
+
+qtcore_conformance = pytest.importorskip("qtcore_conformance")
+
+
+class TestBraketStateVectorConformance(qtcore_conformance.BackendTests):
+    backend_name = "braket.sv"
+    backend_options: ClassVar[dict[str, Any]] = {}
+    known_failures: ClassVar[dict[str, str]] = {}
+
+
+class TestBraketDensityMatrixConformance(qtcore_conformance.BackendTests):
+    backend_name = "braket.dm"
+    backend_options: ClassVar[dict[str, Any]] = {}
+    known_failures: ClassVar[dict[str, str]] = {}
