@@ -41,6 +41,7 @@ Example:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from typing import Any
@@ -84,6 +85,12 @@ __all__ = [
 ENGINES = ("program", "local_simulator")
 
 _Structure = tuple[tuple[str, tuple[int, ...]], ...]
+
+# Braket's simulators apply gates on wider states with numba ``parallel=True`` kernels, and
+# numba's default threading layer (workqueue) aborts the process when two Python threads
+# launch such kernels at once (seen in this plugin's thread test). One simulation at a time,
+# process-wide, keeps concurrent calls correct; a single-threaded caller never waits.
+_SIMULATOR_LOCK = threading.Lock()
 
 
 def _lift(circuit: Circuit) -> tuple[Circuit, list[float]]:
@@ -176,11 +183,14 @@ class BraketLocalBackend(BackendBase):
             program = _program(template, noise)
             probs = np.empty((len(unique), 2**n))
             for k, row in enumerate(unique):
-                simulation = self._simulation(n)
-                simulation.evolve(program.operations(row))
-                probs[k] = simulation.probabilities
+                operations = program.operations(row)
+                with _SIMULATOR_LOCK:
+                    simulation = self._simulation(n)
+                    simulation.evolve(operations)
+                    probs[k] = simulation.probabilities
         else:
-            probs = self._local_simulator_probabilities(template, unique, noise)
+            with _SIMULATOR_LOCK:
+                probs = self._local_simulator_probabilities(template, unique, noise)
         # Braket's basis order is big-endian like qtcore's (qtcore_braket.convert): no reorder.
         return probs[inverse]
 
