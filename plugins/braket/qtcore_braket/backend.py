@@ -110,11 +110,11 @@ def _groups(circuits: Sequence[Circuit]) -> Iterator[tuple[np.ndarray, Circuit, 
     """(row indices, lifted template, angle table (rows, slots)) per gate structure."""
     groups: dict[_Structure, tuple[Circuit, list[int], list[list[float]]]] = {}
     for i, c in enumerate(circuits):
+        template, values = _lift(c)
         key = tuple((g.name, g.qubits) for g in c.gates)
-        if key not in groups:
-            groups[key] = (_lift(c)[0], [], [])
+        groups.setdefault(key, (template, [], []))
         groups[key][1].append(i)
-        groups[key][2].append(_lift(c)[1])
+        groups[key][2].append(values)
     for template, rows, table in groups.values():
         yield np.asarray(rows), template, np.asarray(table, dtype=np.float64).reshape(len(rows), -1)
 
