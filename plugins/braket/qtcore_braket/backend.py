@@ -41,6 +41,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -74,6 +75,7 @@ from qtcore_braket.credentials import aws_credentials_problem, known_secrets, re
 
 __all__ = [
     "ENGINES",
+    "SHOT_SOURCES",
     "AwsDeviceBackend",
     "BraketDensityMatrixBackend",
     "BraketDeviceBackend",
@@ -83,6 +85,8 @@ __all__ = [
 
 #: The ways a local backend can compute a row's exact probabilities (module docstring).
 ENGINES = ("program", "local_simulator")
+#: Who draws a local backend's shots: qtcore's seeded streams, or Braket's own sampler.
+SHOT_SOURCES = ("qtcore", "braket")
 
 _Structure = tuple[tuple[str, tuple[int, ...]], ...]
 
@@ -129,6 +133,14 @@ def _openqasm(template: Circuit, noise: NoiseModel | None) -> Any:
     return to_braket(template, noise, probability=True).to_ir()
 
 
+def _unique_rows(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct rows of ``values`` (B, K) and each row's index among them."""
+    if values.shape[1] == 0:
+        return values[:1], np.zeros(values.shape[0], dtype=np.int64)
+    unique, inverse = np.unique(values, axis=0, return_inverse=True)
+    return unique, inverse.reshape(-1)
+
+
 def _inputs(values: np.ndarray) -> list[dict[str, float]]:
     names = [parameter_name(k) for k in range(values.shape[1])]
     return [dict(zip(names, row.tolist())) for row in values]
@@ -143,9 +155,15 @@ class BraketLocalBackend(BackendBase):
             program, ``inputs=`` per row); both give the same probabilities.
         max_parallel: with ``engine="local_simulator"``, above 1 the rows run as one
             ``LocalSimulator.run_batch`` in that many worker processes.
+        shots_from: ``"qtcore"`` (default: a seeded multinomial draw from the exact
+            probabilities) or ``"braket"``: the simulation's own sampler
+            (``retrieve_samples``, what ``LocalSimulator`` uses for ``shots > 0``), which
+            cannot be seeded, so this instance declares ``seeded=False``. Needs
+            ``engine="program"``.
 
     Raises:
-        InvalidInput: an unknown ``engine`` or a ``max_parallel`` below 1.
+        InvalidInput: an unknown ``engine`` or ``shots_from``, ``shots_from="braket"`` with
+            ``engine="local_simulator"``, or a ``max_parallel`` below 1.
 
     Example:
         >>> from qtcore_braket.backend import BraketStateVectorBackend
@@ -156,28 +174,58 @@ class BraketLocalBackend(BackendBase):
     #: the ``LocalSimulator`` backend name this class reproduces
     device_name: str = ""
 
-    def __init__(self, *, engine: str = "program", max_parallel: int = 1) -> None:
+    def __init__(
+        self, *, engine: str = "program", max_parallel: int = 1, shots_from: str = "qtcore"
+    ) -> None:
         if engine not in ENGINES:
             raise InvalidInput(f"engine must be one of {ENGINES}, got {engine!r}")
+        if shots_from not in SHOT_SOURCES:
+            raise InvalidInput(f"shots_from must be one of {SHOT_SOURCES}, got {shots_from!r}")
+        if shots_from == "braket" and engine != "program":
+            raise InvalidInput(
+                "shots_from='braket' draws from the compiled program's simulation; use "
+                "engine='program' with it"
+            )
         if isinstance(max_parallel, bool) or not isinstance(max_parallel, int) or max_parallel < 1:
             raise InvalidInput(f"max_parallel must be an int ≥ 1, got {max_parallel!r}")
         self.engine = engine
         self.max_parallel = max_parallel
+        self.shots_from = shots_from
+        if shots_from == "braket":
+            self.capabilities = dataclasses.replace(type(self).capabilities, seeded=False)
 
     # -- what a subclass provides -----------------------------------------------------------
-    def _simulation(self, n: int) -> Any:
+    def _simulation(self, n: int, shots: int = 0) -> Any:
         raise NotImplementedError
+
+    # -- Braket's own shots -------------------------------------------------------------------
+    def _braket_counts(
+        self, template: Circuit, values: np.ndarray, noise: NoiseModel | None, shots: int
+    ) -> np.ndarray:
+        """Counts (rows, 2**n) drawn by the Braket simulation's own (unseeded) sampler."""
+        n = template.n_qubits
+        program = _program(template, noise)
+        out = np.zeros((len(values), 2**n), dtype=np.int64)
+        unique, inverse = _unique_rows(values)
+        for k, row in enumerate(unique):
+            operations = program.operations(row)
+            with _SIMULATOR_LOCK:
+                simulation = self._simulation(n, shots)
+                simulation.evolve(operations)
+                for i in np.flatnonzero(inverse == k):
+                    # Each call draws afresh from the simulation's generator: independent rows.
+                    # searchsorted can return 2**n when rounding leaves cumsum below the
+                    # uniform draw (probability ~1e-16 a shot): that shot is the last outcome.
+                    samples = np.minimum(simulation.retrieve_samples(), 2**n - 1)
+                    out[i] = np.bincount(samples, minlength=2**n)
+        return out
 
     # -- exact probabilities of one structure -------------------------------------------------
     def _structure_probabilities(
         self, template: Circuit, values: np.ndarray, noise: NoiseModel | None
     ) -> np.ndarray:
         """Probabilities (rows, 2**n) of ``template`` bound to each row of ``values``."""
-        if values.shape[1] == 0:
-            unique, inverse = values[:1], np.zeros(values.shape[0], dtype=np.int64)
-        else:
-            unique, inverse = np.unique(values, axis=0, return_inverse=True)
-            inverse = inverse.reshape(-1)
+        unique, inverse = _unique_rows(values)
         n = template.n_qubits
         if self.engine == "program":
             program = _program(template, noise)
@@ -229,12 +277,21 @@ class BraketLocalBackend(BackendBase):
     def _run(
         self, circuits: list[Circuit], *, shots: int, seed: int | None, noise: NoiseModel | None
     ) -> np.ndarray:
-        return sample_counts(self._circuit_probabilities(circuits, noise), shots, seed)
+        if self.shots_from == "qtcore":
+            return sample_counts(self._circuit_probabilities(circuits, noise), shots, seed)
+        out = np.zeros((len(circuits), 2 ** circuits[0].n_qubits), dtype=np.int64)
+        for rows, template, values in _groups(circuits):
+            out[rows] = self._braket_counts(template, values, noise, shots)
+        return out
 
     def _sample_distributions(
         self, P: np.ndarray, *, shots: int, seed: int | None, noise: NoiseModel | None
     ) -> np.ndarray:
-        return sample_counts(self._encoding_probabilities(P, noise), shots, seed)
+        if self.shots_from == "qtcore":
+            return sample_counts(self._encoding_probabilities(P, noise), shots, seed)
+        template = encoding_template(P.shape[1].bit_length() - 1)
+        angles = template.angles(P, validated=True)
+        return self._braket_counts(template.circuit, angles, noise, shots)
 
     # -- exact probabilities ------------------------------------------------------------------
     def probabilities(
@@ -303,11 +360,11 @@ class BraketStateVectorBackend(BraketLocalBackend):
         max_qubits=20, noise=False, parameter_binding=True, exact_probabilities=True
     )
 
-    def _simulation(self, n: int) -> Any:
+    def _simulation(self, n: int, shots: int = 0) -> Any:
         from braket.default_simulator.state_vector_simulation import StateVectorSimulation
 
         # batch_size=1 (gate by gate) is what LocalSimulator("braket_sv") uses by default.
-        return StateVectorSimulation(n, 0, 1)
+        return StateVectorSimulation(n, shots, 1)
 
 
 class BraketDensityMatrixBackend(BraketLocalBackend):
@@ -333,10 +390,10 @@ class BraketDensityMatrixBackend(BraketLocalBackend):
         max_qubits=10, noise=True, parameter_binding=True, exact_probabilities=True
     )
 
-    def _simulation(self, n: int) -> Any:
+    def _simulation(self, n: int, shots: int = 0) -> Any:
         from braket.default_simulator.density_matrix_simulation import DensityMatrixSimulation
 
-        return DensityMatrixSimulation(n, 0)
+        return DensityMatrixSimulation(n, shots)
 
 
 class BraketDeviceBackend(BackendBase):

@@ -64,6 +64,23 @@ def test_bad_options_raise():
         qtcore.get_backend("braket.sv", engine="qasm")
     with pytest.raises(qtcore.InvalidInput, match="max_parallel"):
         qtcore.get_backend("braket.dm", max_parallel=0)
+    with pytest.raises(qtcore.InvalidInput, match="shots_from"):
+        qtcore.get_backend("braket.dm", shots_from="numpy")
+    with pytest.raises(qtcore.InvalidInput, match="engine='program'"):
+        qtcore.get_backend("braket.sv", shots_from="braket", engine="local_simulator")
+
+
+def test_braket_drawn_shots_declare_unseeded_on_the_instance_only():
+    own = qtcore.get_backend("braket.dm", shots_from="braket")
+    assert own.capabilities.seeded is False
+    assert BraketDensityMatrixBackend.capabilities.seeded is True
+    assert qtcore.get_backend("braket.dm").capabilities.seeded is True
+    # One-hot rows are deterministic whoever draws; identical rows still draw independently.
+    P = np.zeros((3, 8))
+    P[:, 5] = 1.0
+    assert own.sample_distributions(P, shots=9, seed=0).tolist() == [[0] * 5 + [9, 0, 0]] * 3
+    counts = own.sample_distributions(np.full((6, 8), 1 / 8), shots=400)
+    assert len({tuple(r) for r in counts.tolist()}) == 6
 
 
 def test_noise_on_the_state_vector_backend_raises():

@@ -24,3 +24,12 @@ class TestBraketDensityMatrixConformance(qtcore_conformance.BackendTests):
     backend_name = "braket.dm"
     backend_options: ClassVar[dict[str, Any]] = {}
     known_failures: ClassVar[dict[str, str]] = {}
+
+
+class TestBraketOwnShotsConformance(qtcore_conformance.BackendTests):
+    """``braket.sv`` with Braket's own, unseedable sampler: declares ``seeded=False``, so the
+    suite's reproducibility checks skip with that reason and its distribution checks decide."""
+
+    backend_name = "braket.sv"
+    backend_options: ClassVar[dict[str, Any]] = {"shots_from": "braket"}
+    known_failures: ClassVar[dict[str, str]] = {}

@@ -4,11 +4,12 @@ forms), including the counts Braket's own simulator draws (``BraketDeviceBackend
 Every stochastic assertion goes through :func:`assert_fits`: a G-test (scipy.stats
 ``power_divergence``, log-likelihood) of the counts against the exact probabilities, passing
 when p > ALPHA = 1e-6. Each assertion therefore fails by chance with probability 1e-6; this
-module makes 26 of them (counted per test below), so a correct backend fails a run with
-probability ≤ 2.6e-5 (union bound). Seeds are fixed where the backend takes one, so those runs
-are reproducible; nothing is ever rerun. ``BraketDeviceBackend`` on ``LocalSimulator`` cannot
-be seeded (Braket's simulators draw from an unseeded generator): its 3 assertions are the only
-ones that vary from run to run, each still at false-failure rate 1e-6.
+module makes 28 of them (counted per test below), so a correct backend fails a run with
+probability ≤ 2.8e-5 (union bound). Seeds are fixed where the backend takes one, so those runs
+are reproducible; nothing is ever rerun. Braket's own samplers cannot be seeded (its simulators
+draw from an unseeded generator): the 5 assertions on counts Braket drew
+(``shots_from="braket"`` and ``BraketDeviceBackend``) are the only ones that vary from run to
+run, each still at false-failure rate 1e-6.
 
 Tests that could pass vacuously also check their power: the same counts must be *rejected*
 (p < ALPHA) against the probabilities a plausible bug would give (Qiskit's λ taken for our p,
@@ -116,6 +117,17 @@ def test_depolarizing_and_readout_closed_forms():
                 noise=NoiseModel(readout=r))[0]
     assert_fits(ro, [r * (1 - r), (1 - r) ** 2, r * r, r * (1 - r)], "readout on |01⟩")
     assert_rejects(ro, [r * (1 - r), r * r, (1 - r) ** 2, r * (1 - r)], "readout bit swapped")
+
+
+def test_simulation_drawn_shots_fit():
+    """2 assertions: ``shots_from="braket"`` (the simulation's own sampler, unseeded)."""
+    own = qtcore.get_backend("braket.dm", shots_from="braket")
+    noise = NoiseModel(depolarizing_1q=0.02, depolarizing_2q=0.1, readout=0.04)
+    P = np.random.default_rng(24).dirichlet(np.full(8, 0.5), size=2)
+    counts = own.sample_distributions(P, shots=20_000, noise=noise)
+    for i, (c, p) in enumerate(zip(counts, REF.distribution_probabilities(P, noise))):
+        assert_fits(c, p, f"Braket-sampled noisy row {i}")
+    assert_rejects(counts[0], P[0], "the same row without noise")
 
 
 def test_device_backend_counts_drawn_by_braket_fit():
