@@ -28,8 +28,10 @@ Why qtcore draws the shots: Braket's local simulators cannot be seeded (their
 ``numpy.random.default_rng()`` created without a seed, and ``LocalSimulator.run`` takes no
 seed), so their own shots could not honour ``seed=``. Drawing from the exact probabilities
 gives the same law (i.i.d. shots of the final state) with qtcore's seeding contract, so both
-local backends declare ``seeded=True``. ``braket.aws`` devices draw their own shots and
-declare ``seeded=False``; the conformance suite then uses distribution checks only.
+local backends declare ``seeded=True``. With ``shots_from="braket"`` a local backend keeps
+Braket's own draw (the simulation's ``retrieve_samples``) and that instance declares
+``seeded=False``; ``braket.aws`` devices draw their own shots and declare ``seeded=False``
+too. The conformance suite then uses distribution checks only.
 
 Example:
     >>> import numpy as np
