@@ -101,11 +101,13 @@ _SIMULATOR_LOCK = threading.Lock()
 
 def _lift(circuit: Circuit) -> tuple[Circuit, list[float]]:
     """The circuit with every angle replaced by its own slot, and the angles in slot order."""
-    gates, values = [], []
+    gates: list[Gate] = []
+    values: list[float] = []
     for g in circuit.gates:
         if g.params:
             slots = tuple(Parameter(len(values) + k) for k in range(len(g.params)))
-            values.extend(float(p) for p in g.params)
+            # run() circuits are validated bound: every angle is a float here.
+            values.extend(float(p) for p in g.params)  # type: ignore[arg-type]
             gates.append(Gate(g.name, g.qubits, slots))
         else:
             gates.append(g)
@@ -242,7 +244,8 @@ class BraketLocalBackend(BackendBase):
             with _SIMULATOR_LOCK:
                 probs = self._local_simulator_probabilities(template, unique, noise)
         # Braket's basis order is big-endian like qtcore's (qtcore_braket.convert): no reorder.
-        return probs[inverse]
+        out: np.ndarray = probs[inverse]
+        return out
 
     def _local_simulator_probabilities(
         self, template: Circuit, values: np.ndarray, noise: NoiseModel | None

@@ -221,12 +221,12 @@ def compile_program(circuit: Circuit, noise: NoiseModel | None = None) -> Simula
     slots = 0
     for g in circuit.gates:
         cls = _SIM_GATES[g.name]
-        if g.params and isinstance(g.params[0], Parameter):
-            slot = g.params[0]
-            steps.append((cls, list(g.qubits), slot.index, slot.scale))
-            slots = max(slots, slot.index + 1)
-        elif g.params:
-            steps.append(cls(list(g.qubits), float(g.params[0])))
+        angle = g.params[0] if g.params else None
+        if isinstance(angle, Parameter):
+            steps.append((cls, list(g.qubits), angle.index, angle.scale))
+            slots = max(slots, angle.index + 1)
+        elif angle is not None:
+            steps.append(cls(list(g.qubits), float(angle)))
         else:
             steps.append(cls(list(g.qubits)))
         channel = None if mapped is None else mapped.after_gate(len(g.qubits))
