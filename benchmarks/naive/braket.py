@@ -8,6 +8,12 @@ shots=shots)``. ``LocalSimulator`` writes the 2ⁿ × 2ⁿ matrix into the task'
 and its simulator parses it back, which is where the time goes. Braket's local simulators
 cannot be seeded, so ``seed`` is recorded but cannot make the counts reproducible.
 
+Above ``UNITARY_MAX_QUBITS`` (n ≥ 9: the matrix text alone is tens of MB, and one row would take
+many minutes) each row is instead a fresh circuit of the rotation tree with that row's numeric
+angles (``qtcore.amplitude_encoding`` converted by ``qtcore_braket.convert.to_braket``), still
+one ``LocalSimulator`` task per row; the driver's table should say which method ran
+(``naive_method(n)``).
+
 A second, stronger peer is timed by ``main`` (``--sdk-template``): qtcore's own
 ``braket.sv`` with ``engine="local_simulator"``, i.e. the encoding template as a
 ``FreeParameter`` circuit written to OpenQASM once and one ``LocalSimulator`` task per row
@@ -38,11 +44,27 @@ sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != _HERE]
 import numpy as np  # noqa: E402
 from braket.circuits import Circuit  # noqa: E402
 from braket.devices import LocalSimulator  # noqa: E402
+from qtcore_braket.convert import to_braket  # noqa: E402
 
 import qtcore  # noqa: E402
 
 FRAMEWORK = "braket"
 BACKENDS = ["braket.sv", "braket.dm"]
+
+#: Largest n prepared with ``Circuit.unitary`` (its OpenQASM text holds 4**n matrix entries).
+UNITARY_MAX_QUBITS = 8
+
+
+def naive_method(n: int) -> str:
+    """Which Braket circuit :func:`naive_sample` builds per row at n.
+
+    Example:
+        >>> naive_method(7), naive_method(10)
+        ('Circuit.unitary (Householder)', 'rotation tree with numeric angles')
+    """
+    if n <= UNITARY_MAX_QUBITS:
+        return "Circuit.unitary (Householder)"
+    return "rotation tree with numeric angles"
 
 
 def _householder(amplitudes: np.ndarray) -> np.ndarray:
@@ -79,9 +101,12 @@ def naive_sample(P: np.ndarray, shots: int, seed: int) -> np.ndarray:
     device = LocalSimulator("braket_sv")
     out = np.zeros(P.shape, dtype=np.int64)
     for i, row in enumerate(P):
-        circuit = Circuit().unitary(
-            matrix=_householder(np.sqrt(row / row.sum())), targets=list(range(n))
-        )
+        if n <= UNITARY_MAX_QUBITS:
+            circuit = Circuit().unitary(
+                matrix=_householder(np.sqrt(row / row.sum())), targets=list(range(n))
+            )
+        else:
+            circuit = to_braket(qtcore.amplitude_encoding(row[None])[0], probability=False)
         result = device.run(circuit, shots=shots).result()
         qubits = list(result.measured_qubits)
         for bits, count in result.measurement_counts.items():
@@ -143,7 +168,7 @@ def main() -> None:
         "shots": args.shots,
         "rows": {"naive": args.naive_rows, "sdk_template": args.sdk_rows,
                  "braket.sv": args.rows, "braket.dm": args.dm_rows},
-        "naive_method": "Circuit.unitary(Householder(√p)) per row on LocalSimulator('braket_sv')",
+        "naive_method": naive_method(args.n),
         "rows_per_s": rates,
         "median_rows_per_s": median,
         "ratio_vs_naive": {k: median[k] / median["naive"] for k in contenders if k != "naive"},
