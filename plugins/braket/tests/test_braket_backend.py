@@ -80,6 +80,7 @@ def test_braket_drawn_shots_declare_unseeded_on_the_instance_only():
     P[:, 5] = 1.0
     assert own.sample_distributions(P, shots=9, seed=0).tolist() == [[0] * 5 + [9, 0, 0]] * 3
     counts = own.sample_distributions(np.full((6, 8), 1 / 8), shots=400)
+    # Unseeded: false-failure rate < 1e-7 (15 pairs × mode probability 5.1e-9, as above).
     assert len({tuple(r) for r in counts.tolist()}) == 6
 
 
@@ -162,7 +163,8 @@ def test_same_seed_same_counts_and_rows_independent_of_batch(backend):
 def test_identical_rows_get_independent_draws(backend):
     P = np.full((6, 8), 1 / 8)
     counts = backend.sample_distributions(P, shots=400, seed=1)
-    # Six equal rows of 400 uniform shots over 8 cells: any two equal has probability < 1e-4.
+    # Six equal rows of 400 uniform shots over 8 cells: P(two rows equal) ≤ the multinomial
+    # mode's probability 5.1e-9, so over the 15 pairs a correct backend fails with < 1e-7.
     assert len({tuple(r) for r in counts.tolist()}) == 6
 
 
