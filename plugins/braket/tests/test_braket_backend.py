@@ -13,6 +13,7 @@ import pytest
 from qtcore_braket.backend import (
     AwsDeviceBackend,
     BraketDensityMatrixBackend,
+    BraketDeviceBackend,
     BraketStateVectorBackend,
 )
 from qtcore_braket.credentials import aws_credentials_problem, known_secrets, redact
@@ -203,3 +204,33 @@ def test_credentials_are_found_but_never_shown(no_aws, monkeypatch, tmp_path):
     monkeypatch.setenv("AWS_PROFILE", "missing")
     reason = aws_credentials_problem()
     assert reason is not None and secret not in reason
+
+
+class _FailingDevice:
+    """A Braket-like device whose run_batch fails, quoting a secret, or loses a task."""
+
+    def __init__(self, message: str | None) -> None:
+        self.message = message
+
+    def run_batch(self, circuit, *, shots, inputs, **options):
+        if self.message is not None:
+            raise RuntimeError(self.message)
+        class Batch:
+            def results(self):
+                return [None] * len(inputs)
+
+        return Batch()
+
+
+def test_device_errors_are_redacted_and_lost_tasks_raise(monkeypatch):
+    secret = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", secret)
+    failing = BraketDeviceBackend(_FailingDevice(f"signature mismatch for {secret}"),
+                                  name="braket.fake", max_qubits=4)
+    with pytest.raises(qtcore.BackendError) as info:
+        failing.sample_distributions([[0.5, 0.5]], shots=10)
+    assert secret not in str(info.value) and "***" in str(info.value)
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    lossy = BraketDeviceBackend(_FailingDevice(None), name="braket.fake", max_qubits=4)
+    with pytest.raises(qtcore.BackendError, match="2 of 2 tasks failed"):
+        lossy.sample_distributions([[0.5, 0.5], [1.0, 0.0]], shots=10)
