@@ -9,6 +9,8 @@ import pytest
 from braket.circuits import Noise
 from braket.default_simulator.density_matrix_simulation import DensityMatrixSimulation
 from braket.devices import LocalSimulator
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from qtcore_braket.convert import (
     compile_program,
     counts_from_measurements,
@@ -203,3 +205,23 @@ def test_counts_from_a_local_simulator_task_land_on_the_prepared_index():
     result = LocalSimulator("braket_sv").run(to_braket(c, probability=False), shots=7).result()
     counts = counts_from_measurements(result.measurement_counts, result.measured_qubits, 3)
     assert counts.tolist() == [0, 0, 0, 0, 0, 7, 0, 0]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 5),
+    data=st.data(),
+)
+def test_counts_do_not_depend_on_the_order_qubits_are_listed(n, data):
+    """With qubits listed 0…n-1 a bit string is the big-endian index; permuting the listing
+    together with every string's characters changes nothing."""
+    strings = data.draw(st.dictionaries(st.text("01", min_size=n, max_size=n),
+                                        st.integers(1, 50), min_size=1, max_size=8))
+    direct = counts_from_measurements(strings, list(range(n)), n)
+    expected = np.zeros(2**n, dtype=np.int64)
+    for bits, count in strings.items():
+        expected[int(bits, 2)] += count
+    assert direct.tolist() == expected.tolist()
+    order = data.draw(st.permutations(range(n)))
+    permuted = {"".join(bits[q] for q in order): c for bits, c in strings.items()}
+    assert counts_from_measurements(permuted, list(order), n).tolist() == expected.tolist()
