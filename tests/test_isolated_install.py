@@ -19,6 +19,7 @@ PLUGINS = {
     "pennylane": "pennylane",
     "cirq": "cirq.",
     "mitiq": None,
+    "braket": "braket.",
 }
 
 SAMPLE = """
