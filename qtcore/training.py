@@ -197,6 +197,8 @@ def train_causal_lm(
         weight_decay: AdamW's decoupled weight decay.
         warmup_steps: linear warm-up steps.
         schedule: ``"constant"`` or ``"cosine"`` (decay to 0 at ``steps``) after warm-up.
+            The schedule spans this call's ``steps``: resume a cosine run with the ``steps``
+            it was started with to continue it exactly (a constant rate may be extended).
         max_grad_norm: clip the gradient norm to this (None: no clipping).
         save_every: also checkpoint every this many steps (the last step always is).
 
