@@ -5,9 +5,9 @@ ids, batch ``--batch`` × ``--seq`` tokens, one AdamW step per measurement: the 
 :func:`qtcore.training.train_causal_lm` takes (forward with labels, loss, backward,
 ``optimizer.step``), in float32 and under ``torch.autocast(bfloat16)``. The peer is the
 same model with transformers' SDPA attention, same weights, same batch, measured in the same
-run, interleaved with ours. Each time is the
-median of ``--repeats`` steps after one warm-up step, in process CPU seconds (the machine is
-shared; wall time would measure the neighbours). Ratios are tokens/s ours / tokens/s SDPA.
+run, interleaved with ours. Each time is the median of ``--repeats`` steps after one
+warm-up step, in process CPU seconds (the machine is shared; wall time would measure the
+neighbours). Ratios are tokens/s ours / tokens/s SDPA.
 Greedy generation (KV cache, ``--new`` tokens for 4 prompts of 16) is timed the same way.
 
 Run: ``python benchmarks/bench_gpt_training.py``; writes

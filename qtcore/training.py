@@ -189,7 +189,8 @@ def train_causal_lm(
         lr: AdamW's peak learning rate.
         grad_accum: micro-batches per optimizer step.
         bf16: run forward and loss under ``torch.autocast(dtype=torch.bfloat16)`` (weights,
-            gradients and optimizer state stay float32).
+            gradients and optimizer state stay float32). On a CPU without native bfloat16
+            instructions this is about 10× slower than float32 (measured, docs/attention.md).
         out_dir: where the checkpoint, ``metrics.json`` and ``loss.png`` go (None: nowhere).
         resume: continue from ``out_dir/checkpoint.pt`` (the model's weights, optimizer,
             schedule, step counter, loss history and every RNG state are restored).
