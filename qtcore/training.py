@@ -7,8 +7,8 @@ bar, a checkpoint (model, optimizer, schedule, step, the RNG states *including t
 attention's own generator*) that :func:`train_causal_lm` resumes from, metrics as JSON and
 a loss plot. :func:`evaluate_causal_lm` gives the held-out loss and perplexity. Any
 transformers causal LM works; :func:`qtcore.models.quantum_gpt` builds one with sampled
-attention. (transformers' ``Trainer`` works too: the model is an ordinary
-``PreTrainedModel``.)
+attention. (The model is an ordinary ``PreTrainedModel``, so transformers' ``Trainer`` can
+train it too; its checkpoints do not hold the attention generator.)
 
 Gradients reach Q and K through the sampler's unbiased estimator
 (:func:`qtcore.nn.functional.sampled_attention`), so the same loop trains exact and sampled
