@@ -59,7 +59,7 @@ class Crash(Exception):
     """Stands for a killed job."""
 
 
-@pytest.mark.parametrize("sampler", ["exact", "topk"])
+@pytest.mark.parametrize("sampler", ["exact", "stratified"])
 def test_resume_after_a_crash_continues_the_same_trajectory(tmp_path, sampler: str) -> None:  # type: ignore[no-untyped-def]
     """A 7-step run dies during step 5; resumed from its step-4 checkpoint it ends as an
     uninterrupted run does: same step counter, learning rates, losses and weights.
@@ -133,17 +133,18 @@ def test_gradient_accumulation_equals_the_full_batch() -> None:
 def test_bf16_training_writes_metrics_checkpoint_and_plot(tmp_path) -> None:  # type: ignore[no-untyped-def]
     model = _model(num_samples=4)
     m = train_causal_lm(
-        model, [_ids(4, 3)], steps=25, lr=1e-2, bf16=True, out_dir=tmp_path, progress=True
+        model, [_ids(4, 3)], steps=10, lr=1e-2, bf16=True, out_dir=tmp_path, progress=True
     )
-    assert m["final_loss"] < 0.5 * m["initial_loss"]
-    assert m["settings"]["bf16"] is True and m["tokens"] == 25 * 4 * (T - 1)
+    # Measured: 3.72 → 2.2 in float32 at step 10 with this batch and rate.
+    assert m["final_loss"] < 0.75 * m["initial_loss"]
+    assert m["settings"]["bf16"] is True and m["tokens"] == 10 * 4 * (T - 1)
     assert m["tokens_per_s"] > 0
     saved = json.loads((tmp_path / "metrics.json").read_text())
-    assert saved["final_loss"] == m["final_loss"] and len(saved["history"]) == 25
+    assert saved["final_loss"] == m["final_loss"] and len(saved["history"]) == 10
     png = (tmp_path / "loss.png").read_bytes()
     assert png[:4] == b"\x89PNG" and len(png) > 5_000
     state = torch.load(tmp_path / "checkpoint.pt", weights_only=False)
-    assert state["step"] == 25 and state["rng"]["attention"] is not None
+    assert state["step"] == 10 and state["rng"]["attention"] is not None
     assert next(model.parameters()).dtype == torch.float32  # autocast, not a bf16 model
 
 
