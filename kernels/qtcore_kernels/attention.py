@@ -1,0 +1,661 @@
+"""Fused stratified sampled attention in Triton: forward and backward, no N×N matrix.
+
+**Forward** (:func:`_forward_kernel`, one program per block of query rows of one head):
+
+1. *Normaliser pass.* Stream over key blocks: logits ``l = q·Kᵀ·scale`` (causal keys
+   masked), running row max ``m`` and ``Z = Σ_j exp(l_j − m)``, as flash attention does.
+2. *Selection pass.* Stream over the key blocks again with ``e_j = exp(l_j − m)`` and the
+   running inclusive prefix ``c_j = Σ_{i≤j} e_i``. The S targets ``t_s = u_s·Z`` come from
+   points ``u_s ∈ [s/S, (s+1)/S)``, one per stratum, so the number of targets below ``x`` is
+   ``F(x) = k + [t_k < x]`` with ``k = ⌊x·S/Z⌋`` (strata before ``k`` lie wholly below
+   ``x``, strata after it wholly above): one read of ``u_k`` per key instead of a search.
+   Key ``j`` holds ``C_j = F(c_j) − F(c_j − e_j)`` points (those with
+   ``c_j − e_j ≤ t_s < c_j``: the inverse CDF, as :func:`qtcore.sampling.inverse_cdf.locate`
+   defines it), the block adds ``C·V_block`` to the accumulator (one ``tl.dot``), and key
+   ``j`` writes its index into slot ``F(c_j − e_j)`` of the row's S indices (the slots of
+   a key hit twice are filled by a cumulative max afterwards; targets are increasing).
+   ``F`` is monotone in ``x`` whatever the round-off, so every ``C_j ≥ 0`` and
+   ``Σ_j C_j = F(Z')`` (``Z'`` the second pass's total); points that round-off leaves past
+   ``Z'`` go to the row's last key of positive mass, as ``locate`` does.
+
+The output is ``(1/S)·Σ_j C_j v_j`` (each point weighs ``1/S``, so ``E[W] = p``): the
+estimator of :class:`qtcore.sampling.StratifiedSampler`, with the same points and hence the
+same keys, up to float round-off of the cumulative sums at CDF steps.
+
+**Backward** of the value ``W·(p/stopgrad(p))·V`` (the gradient qtcore uses everywhere):
+with ``g`` the output gradient and ``δ_i = g_i·ô_i``, ``∂l_ij = W_ij (g_i·v_j) − p_ij δ_i``.
+The sparse term (S keys per row) and ``∂V = Wᵀg`` are gathered/scattered per point
+(:func:`_backward_sparse_kernel`, atomics into dK and dV); the dense term ``−p_ij δ_i``
+streams over blocks like flash attention's backward, recomputing ``p`` from the saved
+``m`` and ``Z`` (:func:`_backward_dq_kernel` for dQ, :func:`_backward_dk_kernel` for dK).
+
+Example (runs on the CPU under ``TRITON_INTERPRET=1``, on CUDA tensors otherwise):
+    >>> import torch
+    >>> from qtcore_kernels.attention import fused_stratified_attention
+    >>> q = k = v = torch.randn(1, 2, 16, 16)
+    >>> fused_stratified_attention(q, k, v, num_samples=8).shape  # doctest: +SKIP
+    torch.Size([1, 2, 16, 16])
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import triton
+import triton.language as tl
+
+from qtcore.errors import InvalidInput
+from qtcore.sampling.inverse_cdf import stratified_points
+
+__all__ = ["fused_stratified_attention", "stratified_attention_kernel"]
+
+
+@triton.jit
+def _logits(
+    q,
+    K,
+    g,
+    cols,
+    rows,
+    d,
+    N,
+    stride_kg,
+    stride_kn,
+    scale,
+    D,
+    CAUSAL: tl.constexpr,
+    IEEE: tl.constexpr,
+):
+    """Masked logits (BLOCK_M, BLOCK_N) of a query block against the key block ``cols``."""
+    k = tl.load(
+        K + g * stride_kg + cols[None, :] * stride_kn + d[:, None],
+        mask=(cols[None, :] < N) & (d[:, None] < D),
+        other=0.0,
+    )
+    if IEEE:
+        s = tl.dot(q, k, input_precision="ieee") * scale
+    else:
+        s = tl.dot(q, k) * scale
+    valid = cols[None, :] < N
+    if CAUSAL:
+        valid = valid & (cols[None, :] <= rows[:, None])
+    return tl.where(valid, s, float("-inf"))
+
+
+@triton.jit
+def _count_below(x, zs, U, urow, row_ok, S: tl.constexpr):
+    """F(x): how many of the row's targets ``u_s·Z`` lie strictly below ``x`` (one per stratum)."""
+    y = x * (S / zs)[:, None]
+    kk = tl.minimum(tl.floor(y), S).to(tl.int32)
+    inside = kk < S
+    u = tl.load(U + urow[:, None] + kk, mask=inside & row_ok[:, None], other=2.0)
+    return tl.where(inside, kk + (u * zs[:, None] < x).to(tl.int32), S)
+
+
+@triton.jit
+def _forward_kernel(
+    Q,
+    K,
+    V,
+    U,
+    Out,
+    Mx,
+    Zs,
+    Idx,
+    stride_qg,
+    stride_ql,
+    stride_kg,
+    stride_kn,
+    stride_vg,
+    stride_vn,
+    stride_og,
+    stride_ol,
+    L,
+    N,
+    D,
+    DV,
+    scale,
+    S: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    BLOCK_DV: tl.constexpr,
+    CAUSAL: tl.constexpr,
+    IEEE: tl.constexpr,
+):
+    pid_m = tl.program_id(0)
+    g = tl.program_id(1)
+    rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    row_ok = rows < L
+    d = tl.arange(0, BLOCK_D)
+    dv = tl.arange(0, BLOCK_DV)
+    q = tl.load(
+        Q + g * stride_qg + rows[:, None] * stride_ql + d[None, :],
+        mask=row_ok[:, None] & (d[None, :] < D),
+        other=0.0,
+    )
+    hi = N
+    if CAUSAL:
+        hi = tl.minimum(N, (pid_m + 1) * BLOCK_M)
+
+    # Pass 1: row max and normaliser.
+    m = tl.full((BLOCK_M,), float("-inf"), tl.float32)
+    z = tl.zeros((BLOCK_M,), tl.float32)
+    for start in range(0, hi, BLOCK_N):
+        cols = start + tl.arange(0, BLOCK_N)
+        s = _logits(q, K, g, cols, rows, d, N, stride_kg, stride_kn, scale, D, CAUSAL, IEEE)
+        m_new = tl.maximum(m, tl.max(s, 1))
+        shift = tl.where(m_new == float("-inf"), 0.0, m_new)
+        z = z * tl.exp(m - shift) + tl.sum(tl.exp(s - shift[:, None]), 1)
+        m = m_new
+    m = tl.where(m == float("-inf"), 0.0, m)
+    zs = tl.where(z > 0, z, 1.0)
+
+    # Pass 2: inverse-CDF selection of the stratified points and accumulation of V.
+    urow = (g * L + rows) * S
+    prefix = tl.zeros((BLOCK_M,), tl.float32)
+    last = tl.full((BLOCK_M,), -1, tl.int32)
+    acc = tl.zeros((BLOCK_M, BLOCK_DV), tl.float32)
+    for start in range(0, hi, BLOCK_N):
+        cols = start + tl.arange(0, BLOCK_N)
+        s = _logits(q, K, g, cols, rows, d, N, stride_kg, stride_kn, scale, D, CAUSAL, IEEE)
+        e = tl.exp(s - m[:, None])
+        upper = tl.cumsum(e, 1) + prefix[:, None]
+        lower = upper - e
+        f_low = _count_below(lower, zs, U, urow, row_ok, S)
+        hits = _count_below(upper, zs, U, urow, row_ok, S) - f_low
+        taken = (hits > 0) & row_ok[:, None]
+        tl.store(Idx + urow[:, None] + f_low, cols[None, :] + tl.zeros_like(f_low), mask=taken)
+        vb = tl.load(
+            V + g * stride_vg + cols[:, None] * stride_vn + dv[None, :],
+            mask=(cols[:, None] < N) & (dv[None, :] < DV),
+            other=0.0,
+        )
+        if IEEE:
+            acc += tl.dot(hits.to(tl.float32), vb.to(tl.float32), input_precision="ieee")
+        else:
+            acc += tl.dot(hits.to(vb.dtype), vb)
+        last = tl.maximum(last, tl.max(tl.where(e > 0, cols[None, :], -1), 1))
+        prefix += tl.sum(e, 1)
+
+    # Points that round-off put past the second pass's total: the last key with mass.
+    reached = tl.sum(_count_below(prefix[:, None], zs, U, urow, row_ok, S), 1)
+    left = tl.where(last >= 0, S - reached, 0)
+    fix = row_ok & (left > 0)
+    tl.store(Idx + urow + reached, last, mask=fix)
+    vl = tl.load(
+        V + g * stride_vg + tl.maximum(last, 0)[:, None] * stride_vn + dv[None, :],
+        mask=fix[:, None] & (dv[None, :] < DV),
+        other=0.0,
+    )
+    acc += left[:, None].to(tl.float32) * vl.to(tl.float32)
+
+    out = acc / S
+    tl.store(
+        Out + g * stride_og + rows[:, None] * stride_ol + dv[None, :],
+        out.to(Out.dtype.element_ty),
+        mask=row_ok[:, None] & (dv[None, :] < DV),
+    )
+    tl.store(Mx + g * L + rows, m, mask=row_ok)
+    tl.store(Zs + g * L + rows, z, mask=row_ok)
+
+
+@triton.jit
+def _probabilities(
+    q,
+    K,
+    g,
+    cols,
+    rows,
+    d,
+    N,
+    stride_kg,
+    stride_kn,
+    scale,
+    D,
+    m,
+    zs,
+    live,
+    CAUSAL: tl.constexpr,
+    IEEE: tl.constexpr,
+):
+    s = _logits(q, K, g, cols, rows, d, N, stride_kg, stride_kn, scale, D, CAUSAL, IEEE)
+    return tl.where(live[:, None], tl.exp(s - m[:, None]) / zs[:, None], 0.0)
+
+
+@triton.jit
+def _backward_dq_kernel(
+    Q,
+    K,
+    Mx,
+    Zs,
+    Delta,
+    DQ,
+    stride_qg,
+    stride_ql,
+    stride_kg,
+    stride_kn,
+    L,
+    N,
+    D,
+    scale,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    CAUSAL: tl.constexpr,
+    IEEE: tl.constexpr,
+):
+    """dQ_i += −scale·δ_i·Σ_j p_ij k_j (dense term), added to the sparse term already in DQ."""
+    pid_m = tl.program_id(0)
+    g = tl.program_id(1)
+    rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    row_ok = rows < L
+    d = tl.arange(0, BLOCK_D)
+    qmask = row_ok[:, None] & (d[None, :] < D)
+    q = tl.load(Q + g * stride_qg + rows[:, None] * stride_ql + d[None, :], mask=qmask, other=0.0)
+    m = tl.load(Mx + g * L + rows, mask=row_ok, other=0.0)
+    z = tl.load(Zs + g * L + rows, mask=row_ok, other=0.0)
+    delta = tl.load(Delta + g * L + rows, mask=row_ok, other=0.0)
+    live = z > 0
+    zs = tl.where(live, z, 1.0)
+    hi = N
+    if CAUSAL:
+        hi = tl.minimum(N, (pid_m + 1) * BLOCK_M)
+    acc = tl.zeros((BLOCK_M, BLOCK_D), tl.float32)
+    for start in range(0, hi, BLOCK_N):
+        cols = start + tl.arange(0, BLOCK_N)
+        p = _probabilities(
+            q, K, g, cols, rows, d, N, stride_kg, stride_kn, scale, D, m, zs, live, CAUSAL, IEEE
+        )
+        kb = tl.load(
+            K + g * stride_kg + cols[:, None] * stride_kn + d[None, :],
+            mask=(cols[:, None] < N) & (d[None, :] < D),
+            other=0.0,
+        )
+        acc += tl.dot(p, kb.to(tl.float32), input_precision="ieee")
+    ptr = DQ + (g * L + rows[:, None]) * D + d[None, :]
+    old = tl.load(ptr, mask=qmask, other=0.0)
+    tl.store(ptr, old - scale * delta[:, None] * acc, mask=qmask)
+
+
+@triton.jit
+def _backward_dk_kernel(
+    Q,
+    K,
+    Mx,
+    Zs,
+    Delta,
+    DK,
+    stride_qg,
+    stride_ql,
+    stride_kg,
+    stride_kn,
+    L,
+    N,
+    D,
+    scale,
+    BLOCK_M: tl.constexpr,
+    BLOCK_N: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    CAUSAL: tl.constexpr,
+    IEEE: tl.constexpr,
+):
+    """dK_j += −scale·Σ_i δ_i p_ij q_i (dense term), added to the sparse term already in DK."""
+    pid_n = tl.program_id(0)
+    g = tl.program_id(1)
+    cols = pid_n * BLOCK_N + tl.arange(0, BLOCK_N)
+    d = tl.arange(0, BLOCK_D)
+    lo = 0
+    if CAUSAL:
+        lo = (pid_n * BLOCK_N // BLOCK_M) * BLOCK_M
+    acc = tl.zeros((BLOCK_N, BLOCK_D), tl.float32)
+    for start in range(lo, L, BLOCK_M):
+        rows = start + tl.arange(0, BLOCK_M)
+        row_ok = rows < L
+        q = tl.load(
+            Q + g * stride_qg + rows[:, None] * stride_ql + d[None, :],
+            mask=row_ok[:, None] & (d[None, :] < D),
+            other=0.0,
+        )
+        m = tl.load(Mx + g * L + rows, mask=row_ok, other=0.0)
+        z = tl.load(Zs + g * L + rows, mask=row_ok, other=0.0)
+        delta = tl.load(Delta + g * L + rows, mask=row_ok, other=0.0)
+        live = (z > 0) & row_ok
+        zs = tl.where(live, z, 1.0)
+        p = _probabilities(
+            q, K, g, cols, rows, d, N, stride_kg, stride_kn, scale, D, m, zs, live, CAUSAL, IEEE
+        )
+        acc += tl.dot(tl.trans(p * delta[:, None]), q.to(tl.float32), input_precision="ieee")
+    kmask = (cols[:, None] < N) & (d[None, :] < D)
+    ptr = DK + (g * N + cols[:, None]) * D + d[None, :]
+    old = tl.load(ptr, mask=kmask, other=0.0)
+    tl.store(ptr, old - scale * acc, mask=kmask)
+
+
+@triton.jit
+def _backward_sparse_kernel(
+    Q,
+    K,
+    V,
+    GO,
+    Idx,
+    Wt,
+    DQ,
+    DK,
+    DV,
+    stride_qg,
+    stride_ql,
+    stride_kg,
+    stride_kn,
+    stride_vg,
+    stride_vn,
+    stride_gg,
+    stride_gl,
+    L,
+    N,
+    D,
+    DVW,
+    scale,
+    S: tl.constexpr,
+    BLOCK_M: tl.constexpr,
+    BLOCK_D: tl.constexpr,
+    BLOCK_DV: tl.constexpr,
+):
+    """The S sampled keys of each row: a_s = w_s·(g_i·v_idx); dQ_i = scale·Σ_s a_s k_idx;
+    dK_idx += scale·a_s q_i and dV_idx += w_s g_i (atomics: a key may be drawn by many rows)."""
+    pid_m = tl.program_id(0)
+    g = tl.program_id(1)
+    rows = pid_m * BLOCK_M + tl.arange(0, BLOCK_M)
+    row_ok = rows < L
+    d = tl.arange(0, BLOCK_D)
+    dv = tl.arange(0, BLOCK_DV)
+    qmask = row_ok[:, None] & (d[None, :] < D)
+    vmask = row_ok[:, None] & (dv[None, :] < DVW)
+    q = tl.load(Q + g * stride_qg + rows[:, None] * stride_ql + d[None, :], mask=qmask, other=0.0)
+    go = tl.load(
+        GO + g * stride_gg + rows[:, None] * stride_gl + dv[None, :], mask=vmask, other=0.0
+    )
+    q = q.to(tl.float32)
+    go = go.to(tl.float32)
+    w = tl.load(Wt + g * L + rows, mask=row_ok, other=0.0)
+    dq = tl.zeros((BLOCK_M, BLOCK_D), tl.float32)
+    for s in range(S):
+        j = tl.load(Idx + (g * L + rows) * S + s, mask=row_ok, other=0)
+        kj = tl.load(K + g * stride_kg + j[:, None] * stride_kn + d[None, :], mask=qmask, other=0.0)
+        vj = tl.load(
+            V + g * stride_vg + j[:, None] * stride_vn + dv[None, :], mask=vmask, other=0.0
+        )
+        a = w * tl.sum(go * vj.to(tl.float32), 1)
+        dq += a[:, None] * kj.to(tl.float32)
+        tl.atomic_add(
+            DK + (g * N + j[:, None]) * D + d[None, :], scale * a[:, None] * q, mask=qmask
+        )
+        tl.atomic_add(DV + (g * N + j[:, None]) * DVW + dv[None, :], w[:, None] * go, mask=vmask)
+    tl.store(DQ + (g * L + rows[:, None]) * D + d[None, :], scale * dq, mask=qmask)
+
+
+def _blocks(L: int, N: int, D: int, DV: int) -> dict[str, int]:
+    # tl.dot needs every dimension ≥ 16; 64 × 64 tiles suit an H100 at head dim ≤ 128.
+    return {
+        "BLOCK_M": 64 if L > 32 else 16,
+        "BLOCK_N": 64 if N > 32 else 16,
+        "BLOCK_D": max(16, triton.next_power_of_2(D)),
+        "BLOCK_DV": max(16, triton.next_power_of_2(DV)),
+    }
+
+
+def stratified_attention_kernel(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    points: torch.Tensor,
+    *,
+    is_causal: bool = False,
+    scale: float | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The fused kernel with the points given: ``(out, idx)``, like the torch reference.
+
+    Args:
+        q: (G, L, E); k: (G, N, E); v: (G, N, Ev); on one device, float32/float16/bfloat16.
+        points: (G, L, S) float32, one point per stratum ``(s + U_s)/S``.
+        is_causal: mask keys after the query (top-left aligned).
+        scale: logit scale, ``1/sqrt(E)`` when None.
+
+    Returns:
+        The output (G, L, Ev) in ``v``'s dtype (differentiable in q, k, v) and the selected
+        keys (G, L, S) int64, increasing along S.
+
+    Raises:
+        InvalidInput: shapes that do not match.
+
+    Example:
+        >>> import torch
+        >>> from qtcore_kernels.attention import stratified_attention_kernel
+        >>> q = k = v = torch.randn(1, 16, 16)
+        >>> u = (torch.arange(4.0) + 0.5).expand(1, 16, 4) / 4
+        >>> stratified_attention_kernel(q, k, v, u)[1].shape  # doctest: +SKIP
+        torch.Size([1, 16, 4])
+    """
+    if q.dim() != 3 or k.dim() != 3 or v.dim() != 3 or points.dim() != 3:
+        raise InvalidInput(
+            "q, k, v, points must be (G, L, E), (G, N, E), (G, N, Ev), (G, L, S); got "
+            f"{tuple(q.shape)}, {tuple(k.shape)}, {tuple(v.shape)}, {tuple(points.shape)}"
+        )
+    G, L, E = q.shape
+    if k.shape[0] != G or v.shape[0] != G or k.shape[2] != E or v.shape[1] != k.shape[1]:
+        raise InvalidInput(
+            f"q {tuple(q.shape)}, k {tuple(k.shape)}, v {tuple(v.shape)} do not match"
+        )
+    if points.shape[:2] != (G, L) or points.shape[2] < 1:
+        raise InvalidInput(
+            f"points must be (G, L, S) = ({G}, {L}, S ≥ 1), got {tuple(points.shape)}"
+        )
+    if scale is None:
+        scale = 1.0 / math.sqrt(E)
+    out, idx = _FusedStratified.apply(q, k, v, points, float(scale), bool(is_causal))
+    return out, idx
+
+
+class _FusedStratified(torch.autograd.Function):
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any,
+        q: torch.Tensor,
+        k: torch.Tensor,
+        v: torch.Tensor,
+        points: torch.Tensor,
+        scale: float,
+        causal: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        q, k, v = q.contiguous(), k.contiguous(), v.contiguous()
+        u = points.to(torch.float32).contiguous()
+        G, L, D = q.shape
+        N, DV = v.shape[1], v.shape[2]
+        S = u.shape[2]
+        out = torch.empty(G, L, DV, dtype=v.dtype, device=q.device)
+        m = torch.empty(G, L, dtype=torch.float32, device=q.device)
+        z = torch.empty(G, L, dtype=torch.float32, device=q.device)
+        slots = torch.full((G, L, S), -1, dtype=torch.int32, device=q.device)
+        b = _blocks(L, N, D, DV)
+        ieee = q.dtype == torch.float32
+        grid = (triton.cdiv(L, b["BLOCK_M"]), G)
+        _forward_kernel[grid](
+            q,
+            k,
+            v,
+            u,
+            out,
+            m,
+            z,
+            slots,
+            q.stride(0),
+            q.stride(1),
+            k.stride(0),
+            k.stride(1),
+            v.stride(0),
+            v.stride(1),
+            out.stride(0),
+            out.stride(1),
+            L,
+            N,
+            D,
+            DV,
+            scale,
+            S=S,
+            CAUSAL=causal,
+            IEEE=ieee,
+            **b,
+        )
+        # A key drawn k times wrote only its first slot; targets increase along S, so the
+        # slots after it take its index. Rows with no mass keep −1: key 0 at weight 0.
+        idx = torch.cummax(slots.long(), dim=-1).values.clamp_(min=0)
+        weight = (z > 0).to(torch.float32) / S
+        ctx.save_for_backward(q, k, v, out, m, z, idx, weight)
+        ctx.scale, ctx.causal = scale, causal
+        ctx.mark_non_differentiable(idx)
+        return out, idx
+
+    @staticmethod
+    def backward(ctx: Any, grad: torch.Tensor, _: Any) -> tuple[Any, ...]:  # type: ignore[override]
+        q, k, v, out, m, z, idx, weight = ctx.saved_tensors
+        grad = grad.contiguous()
+        G, L, D = q.shape
+        N, DV = v.shape[1], v.shape[2]
+        S = idx.shape[2]
+        delta = (grad.float() * out.float()).sum(-1).contiguous()
+        dq = torch.zeros(G, L, D, dtype=torch.float32, device=q.device)
+        dk = torch.zeros(G, N, D, dtype=torch.float32, device=q.device)
+        dv = torch.zeros(G, N, DV, dtype=torch.float32, device=q.device)
+        b = _blocks(L, N, D, DV)
+        ieee = q.dtype == torch.float32
+        idx32 = idx.to(torch.int32).contiguous()
+        _backward_sparse_kernel[(triton.cdiv(L, b["BLOCK_M"]), G)](
+            q,
+            k,
+            v,
+            grad,
+            idx32,
+            weight,
+            dq,
+            dk,
+            dv,
+            q.stride(0),
+            q.stride(1),
+            k.stride(0),
+            k.stride(1),
+            v.stride(0),
+            v.stride(1),
+            grad.stride(0),
+            grad.stride(1),
+            L,
+            N,
+            D,
+            DV,
+            ctx.scale,
+            S=S,
+            BLOCK_M=b["BLOCK_M"],
+            BLOCK_D=b["BLOCK_D"],
+            BLOCK_DV=b["BLOCK_DV"],
+        )
+        common = {
+            "BLOCK_M": b["BLOCK_M"],
+            "BLOCK_N": b["BLOCK_N"],
+            "BLOCK_D": b["BLOCK_D"],
+            "CAUSAL": ctx.causal,
+            "IEEE": ieee,
+        }
+        _backward_dq_kernel[(triton.cdiv(L, b["BLOCK_M"]), G)](
+            q,
+            k,
+            m,
+            z,
+            delta,
+            dq,
+            q.stride(0),
+            q.stride(1),
+            k.stride(0),
+            k.stride(1),
+            L,
+            N,
+            D,
+            ctx.scale,
+            **common,
+        )
+        _backward_dk_kernel[(triton.cdiv(N, b["BLOCK_N"]), G)](
+            q,
+            k,
+            m,
+            z,
+            delta,
+            dk,
+            q.stride(0),
+            q.stride(1),
+            k.stride(0),
+            k.stride(1),
+            L,
+            N,
+            D,
+            ctx.scale,
+            **common,
+        )
+        return dq.to(q.dtype), dk.to(k.dtype), dv.to(v.dtype), None, None, None
+
+
+def fused_stratified_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    *,
+    num_samples: int,
+    is_causal: bool = False,
+    scale: float | None = None,
+    systematic: bool = False,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """``sampled_attention(q, k, v, sampler="stratified")`` through the fused kernel.
+
+    The points are drawn exactly as :class:`qtcore.sampling.StratifiedSampler` draws them
+    for the same rows (``stratified_points`` over the (…·L, S) rows in float32 with
+    ``generator``), so a seed selects the same keys as the torch sampler.
+
+    Args:
+        q: (…, L, E); k: (…, N, E); v: (…, N, Ev), leading dims broadcast.
+        num_samples: S ≥ 1 points per row.
+        is_causal: mask keys after the query (top-left aligned).
+        scale: logit scale, ``1/sqrt(E)`` when None.
+        systematic: one shared offset per row instead of one per stratum.
+        generator: the ``torch.Generator`` of the points.
+
+    Returns:
+        (…, L, Ev) in ``v``'s dtype, differentiable in q, k and v.
+
+    Raises:
+        InvalidInput: ``num_samples`` is not an int ≥ 1, or the shapes do not match.
+
+    Example:
+        >>> import torch
+        >>> from qtcore_kernels.attention import fused_stratified_attention
+        >>> q = k = v = torch.randn(2, 16, 16)
+        >>> fused_stratified_attention(q, k, v, num_samples=4).shape  # doctest: +SKIP
+        torch.Size([2, 16, 16])
+    """
+    if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
+        raise InvalidInput(f"num_samples must be an int ≥ 1, got {num_samples!r}")
+    L, N, E, Ev = q.shape[-2], k.shape[-2], q.shape[-1], v.shape[-1]
+    lead = torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
+    G = math.prod(lead)
+    qf = q.expand(*lead, L, E).reshape(G, L, E)
+    kf = k.expand(*lead, N, E).reshape(G, N, E)
+    vf = v.expand(*lead, N, Ev).reshape(G, N, Ev)
+    points = stratified_points(
+        (G * L, num_samples),
+        num_samples,
+        systematic=systematic,
+        generator=generator,
+        device=q.device,
+        dtype=torch.float32,
+    ).reshape(G, L, num_samples)
+    out, _ = stratified_attention_kernel(qf, kf, vf, points, is_causal=is_causal, scale=scale)
+    return out.reshape(*lead, L, Ev)
