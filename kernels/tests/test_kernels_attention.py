@@ -1,0 +1,243 @@
+"""The fused stratified-attention kernel against its torch reference and qtcore's torch path.
+
+Without a CUDA device the kernels run on Triton's CPU interpreter (``TRITON_INTERPRET=1``, set
+by kernels/conftest.py) at small shapes; on a GPU the same tests run compiled on CUDA.
+
+* Same points ⇒ same keys: the kernel selects exactly the keys
+  :func:`qtcore.sampling.inverse_cdf.inverse_cdf` selects. Its cumulative sums are float32
+  sums in another order, so a key may differ only where a target lies within float
+  round-off of a CDF step (checked against a float64 CDF); at these shapes none does.
+* Same seed ⇒ same output as ``sampled_attention(..., sampler="stratified")`` on the CPU.
+* Gradients equal the reference's autograd gradients of ``W·(p/stopgrad p)·V``.
+* Statistics (the estimator's law): the kernel's outputs over independent seeds are unbiased
+  (z-tests, Bonferroni over coordinates at a total α = 1e-6) and their error norms have the
+  law of the torch sampler's (two-sample Kolmogorov–Smirnov, α = 1e-6). This module makes 3
+  such assertions: a false-failure rate ≤ 3e-6 per run. Seeds are fixed; nothing is rerun.
+"""
+
+import math
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("triton", reason="triton is not installed: pip install 'qtcore-kernels[gpu]'")
+
+from qtcore_kernels.attention import (  # noqa: E402
+    fused_stratified_attention,
+    stratified_attention_kernel,
+)
+from qtcore_kernels.reference import stratified_attention_reference  # noqa: E402
+
+import qtcore  # noqa: E402
+from qtcore.nn.functional import attention_probabilities, sampled_attention  # noqa: E402
+from qtcore.sampling.inverse_cdf import stratified_points  # noqa: E402
+
+DEVICE = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+ALPHA = 1e-6
+
+
+def points(G, L, S, *, seed, systematic=False):
+    g = torch.Generator().manual_seed(seed)
+    u = stratified_points(
+        (G * L, S), S, systematic=systematic, generator=g, device=DEVICE, dtype=torch.float32
+    )
+    return u.reshape(G, L, S)
+
+
+def qkv(G, L, N, D, *, seed, dtype=torch.float32, sharp=1.0):
+    g = torch.Generator().manual_seed(seed)
+    q = torch.randn(G, L, D, generator=g) * sharp
+    k, v = torch.randn(G, N, D, generator=g), torch.randn(G, N, D, generator=g)
+    return (x.to(DEVICE, dtype) for x in (q, k, v))
+
+
+def assert_same_keys(q, k, u, idx, ref_idx, causal):
+    """Keys equal, except where a target is within 1e-5 of a float64 CDF step."""
+    differ = idx != ref_idx
+    if not bool(differ.any()):
+        return
+    p = attention_probabilities(q.double(), k.double(), None, causal)
+    cdf = torch.cumsum(p, dim=-1)
+    gap = (cdf[..., None, :] - u.double()[..., :, None]).abs().amin(dim=-1)
+    assert bool((gap[differ] < 1e-5).all()), f"{int(differ.sum())} keys differ away from a step"
+
+
+SHAPES = [  # G, L, N, D, S: one key, S > N, blocks not dividing L or N, several key blocks
+    (1, 1, 1, 8, 3),
+    (1, 3, 5, 20, 33),
+    (2, 17, 130, 16, 5),
+    (2, 40, 70, 16, 8),
+]
+
+
+@pytest.mark.parametrize("causal", [False, True])
+@pytest.mark.parametrize(("G", "L", "N", "D", "S"), SHAPES)
+def test_same_points_same_keys_and_output(G, L, N, D, S, causal):
+    q, k, v = qkv(G, L, N, D, seed=L + N)
+    u = points(G, L, S, seed=S)
+    out, idx = stratified_attention_kernel(q, k, v, u, is_causal=causal)
+    ref_out, ref_idx = stratified_attention_reference(q, k, v, u, is_causal=causal)
+    assert idx.shape == (G, L, S) and idx.dtype == torch.int64
+    assert bool((idx[..., 1:] >= idx[..., :-1]).all())  # targets increase along S
+    assert_same_keys(q, k, u, idx, ref_idx, causal)
+    torch.testing.assert_close(out, ref_out, atol=2e-6, rtol=1e-5)
+    if causal:
+        rows = torch.arange(L, device=DEVICE)[None, :, None]
+        assert bool((idx <= rows).all())  # never a key after the query
+
+
+def test_systematic_points_and_peaked_rows():
+    # sharp logits: a key holding most of the mass is drawn many times (its slots filled
+    # by the cumulative max), and the round-off fallback to the last key is exercised
+    q, k, v = qkv(2, 24, 96, 16, seed=3, sharp=4.0)
+    u = points(2, 24, 16, seed=4, systematic=True)
+    out, idx = stratified_attention_kernel(q, k, v, u)
+    ref_out, ref_idx = stratified_attention_reference(q, k, v, u)
+    assert_same_keys(q, k, u, idx, ref_idx, False)
+    assert int((idx[..., 1:] == idx[..., :-1]).sum()) > 0
+    torch.testing.assert_close(out, ref_out, atol=2e-6, rtol=1e-5)
+
+
+def test_half_precision_inputs():
+    if DEVICE.type == "cpu":
+        dtypes = [torch.float16]  # the interpreter's tl.dot is wrong on bfloat16 (measured)
+    else:
+        dtypes = [torch.float16, torch.bfloat16]
+    for dtype in dtypes:
+        q, k, v = qkv(2, 20, 40, 16, seed=7, dtype=dtype)
+        u = points(2, 20, 8, seed=8)
+        out, idx = stratified_attention_kernel(q, k, v, u)
+        ref_out, ref_idx = stratified_attention_reference(q, k, v, u)
+        assert out.dtype == dtype
+        assert_same_keys(q, k, u, idx, ref_idx, False)
+        torch.testing.assert_close(out.float(), ref_out.float(), atol=5e-3, rtol=5e-3)
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_gradients_equal_the_reference(causal):
+    q, k, v = qkv(2, 40, 70, 16, seed=11)
+    u = points(2, 40, 8, seed=12)
+    go = torch.randn(2, 40, 16, generator=torch.Generator().manual_seed(13)).to(DEVICE)
+    grads = []
+    for fn in (stratified_attention_kernel, stratified_attention_reference):
+        leaves = [x.clone().requires_grad_() for x in (q, k, v)]
+        out, _ = fn(*leaves, u, is_causal=causal)
+        out.backward(go)
+        grads.append([x.grad for x in leaves])
+    for name, got, want in zip("qkv", *grads):
+        torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4, msg=f"d{name}")
+
+
+def test_same_seed_same_output_as_the_torch_sampler():
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 3, n, 16, generator=g).to(DEVICE) for n in (10, 50, 50))
+    for systematic in (False, True):
+        sampler = qtcore.sampling.StratifiedSampler(systematic=systematic)
+        fused = fused_stratified_attention(
+            q, k, v, num_samples=8, systematic=systematic,
+            generator=torch.Generator().manual_seed(5),
+        )  # fmt: skip
+        torch_path = sampled_attention(
+            q.cpu(), k.cpu(), v.cpu(), sampler=sampler, num_samples=8,
+            generator=torch.Generator().manual_seed(5),
+        )  # fmt: skip
+        torch.testing.assert_close(fused.cpu(), torch_path, atol=2e-6, rtol=1e-5)
+
+
+def test_broadcast_leading_dims_and_bad_input():
+    g = torch.Generator().manual_seed(1)
+    q = torch.randn(2, 3, 6, 16, generator=g).to(DEVICE)
+    k = torch.randn(1, 3, 20, 16, generator=g).to(DEVICE)
+    v = torch.randn(2, 1, 20, 16, generator=g).to(DEVICE)
+    assert fused_stratified_attention(q, k, v, num_samples=4).shape == (2, 3, 6, 16)
+    with pytest.raises(qtcore.InvalidInput):
+        fused_stratified_attention(q, k, v, num_samples=0)
+    with pytest.raises(qtcore.InvalidInput):
+        stratified_attention_kernel(q[0], k[0], v[0, :, :5], points(3, 6, 4, seed=0))
+
+
+# -- the estimator's law ------------------------------------------------------------------------
+R = 400  # independent replicates (seeds), carried as the batch dimension G
+
+
+def replicate(L=6, N=48, D=16, seed=21):
+    q, k, v = qkv(1, L, N, D, seed=seed, sharp=1.5)
+    return q.expand(R, L, D), k.expand(R, N, D), v.expand(R, N, D)
+
+
+def test_unbiased_over_seeds():
+    from scipy import stats
+
+    q, k, v = replicate()
+    out, _ = stratified_attention_kernel(q, k, v, points(R, q.shape[1], 4, seed=22))
+    exact = torch.softmax(q[0].double() @ k[0].double().T / 4.0, -1) @ v[0].double()
+    mean, sd = out.double().mean(0), out.double().std(0)
+    z = ((mean - exact) / (sd / math.sqrt(R))).abs()
+    p_min = float(2 * stats.norm.sf(z.max().item()))
+    # Bonferroni over the L·D coordinates: the test fails by chance with probability ≤ ALPHA.
+    # (R = 400 makes the mean close to normal: each output is a bounded sum of 4 points.)
+    assert p_min * z.numel() > ALPHA, f"bias: smallest p = {p_min:.3g} over {z.numel()} coords"
+    # power: a kernel that dropped one point in four would be off by ~25% of |exact|
+    assert float(((0.75 * mean - exact) / (sd / math.sqrt(R))).abs().max()) > 10
+
+
+def test_error_distribution_matches_the_torch_sampler():
+    from scipy import stats
+
+    q, k, v = replicate(seed=31)
+    exact = torch.softmax(q[0] @ k[0].T / 4.0, -1) @ v[0]
+    fused, _ = stratified_attention_kernel(q, k, v, points(R, q.shape[1], 4, seed=32))
+    sampler = qtcore.sampling.StratifiedSampler()
+    torch_out = sampled_attention(
+        q.cpu(), k.cpu(), v.cpu(), sampler=sampler, num_samples=4,
+        generator=torch.Generator().manual_seed(33),
+    )  # fmt: skip
+    e_fused = (fused.cpu() - exact.cpu()).norm(dim=-1).flatten().numpy()
+    e_torch = (torch_out - exact.cpu()).norm(dim=-1).flatten().numpy()
+    p = stats.ks_2samp(e_fused, e_torch).pvalue
+    assert p > ALPHA, f"error norms differ in law: KS p = {p:.3g}"
+    # power: multinomial errors (the estimator stratification improves on) are told apart
+    multi = sampled_attention(
+        q.cpu(), k.cpu(), v.cpu(), sampler="multinomial", num_samples=4,
+        generator=torch.Generator().manual_seed(34),
+    )  # fmt: skip
+    e_multi = (multi - exact.cpu()).norm(dim=-1).flatten().numpy()
+    assert stats.ks_2samp(e_fused, e_multi).pvalue < ALPHA
+
+
+# -- dispatch from qtcore.nn.functional ---------------------------------------------------------
+def test_dispatch_declines_what_it_does_not_cover():
+    import qtcore_kernels
+
+    x = torch.zeros(1, 4, 16)
+    assert qtcore_kernels.sampled_attention(x, x, x, sampler="stratified") is None  # CPU
+    assert qtcore_kernels._stratified("topk") is None
+    assert qtcore_kernels._stratified("stratified") is False
+    assert qtcore_kernels._stratified(qtcore.sampling.StratifiedSampler(systematic=True)) is True
+
+
+@pytest.mark.skipif(DEVICE.type != "cuda", reason="the dispatch runs on CUDA tensors only")
+def test_sampled_attention_uses_the_kernel_on_cuda(monkeypatch):
+    import qtcore_kernels
+
+    q, k, v = qkv(2, 32, 64, 16, seed=41)
+    calls = []
+    real = qtcore_kernels.sampled_attention
+
+    def spy(*args, **kwargs):
+        out = real(*args, **kwargs)
+        calls.append(out is not None)
+        return out
+
+    monkeypatch.setattr(qtcore_kernels, "sampled_attention", spy)
+    got = sampled_attention(
+        q, k, v, is_causal=True, sampler="stratified", num_samples=8,
+        generator=torch.Generator().manual_seed(2),
+    )  # fmt: skip
+    want = fused_stratified_attention(
+        q, k, v, num_samples=8, is_causal=True, generator=torch.Generator().manual_seed(2)
+    )
+    assert calls == [True]
+    torch.testing.assert_close(got, want, atol=0, rtol=0)
+    sampled_attention(q, k, v, sampler="topk", num_samples=8)
+    assert calls == [True, False]  # topk: declined, the torch path ran
