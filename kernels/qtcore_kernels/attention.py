@@ -29,11 +29,12 @@ The sparse term (S keys per row) and ``∂V = Wᵀg`` are gathered/scattered per
 streams over blocks like flash attention's backward, recomputing ``p`` from the saved
 ``m`` and ``Z`` (:func:`_backward_dq_kernel` for dQ, :func:`_backward_dk_kernel` for dK).
 
-Example (runs on the CPU under ``TRITON_INTERPRET=1``, on CUDA tensors otherwise):
+Example (CUDA tensors; on the CPU under ``TRITON_INTERPRET=1``, as the tests run):
     >>> import torch
     >>> from qtcore_kernels.attention import fused_stratified_attention
-    >>> q = k = v = torch.randn(1, 2, 16, 16)
-    >>> fused_stratified_attention(q, k, v, num_samples=8).shape  # doctest: +SKIP
+    >>> dev = "cuda" if torch.cuda.is_available() else "cpu"
+    >>> q = k = v = torch.randn(1, 2, 16, 16, device=dev)
+    >>> fused_stratified_attention(q, k, v, num_samples=8).shape
     torch.Size([1, 2, 16, 16])
 """
 
@@ -433,10 +434,13 @@ def stratified_attention_kernel(
     Example:
         >>> import torch
         >>> from qtcore_kernels.attention import stratified_attention_kernel
-        >>> q = k = v = torch.randn(1, 16, 16)
-        >>> u = (torch.arange(4.0) + 0.5).expand(1, 16, 4) / 4
-        >>> stratified_attention_kernel(q, k, v, u)[1].shape  # doctest: +SKIP
-        torch.Size([1, 16, 4])
+        >>> dev = "cuda" if torch.cuda.is_available() else "cpu"
+        >>> q, k = torch.zeros(1, 1, 16, device=dev), torch.zeros(1, 4, 16, device=dev)
+        >>> v = torch.arange(4.0, device=dev).reshape(1, 4, 1).expand(1, 4, 16)
+        >>> u = torch.tensor([[[0.1, 0.3, 0.6, 0.9]]], device=dev)  # uniform p: one key each
+        >>> out, idx = stratified_attention_kernel(q, k, v, u)
+        >>> idx.tolist(), out[0, 0, 0].item()
+        ([[[0, 1, 2, 3]]], 1.5)
     """
     if q.dim() != 3 or k.dim() != 3 or v.dim() != 3 or points.dim() != 3:
         raise InvalidInput(
@@ -637,8 +641,9 @@ def fused_stratified_attention(
     Example:
         >>> import torch
         >>> from qtcore_kernels.attention import fused_stratified_attention
-        >>> q = k = v = torch.randn(2, 16, 16)
-        >>> fused_stratified_attention(q, k, v, num_samples=4).shape  # doctest: +SKIP
+        >>> dev = "cuda" if torch.cuda.is_available() else "cpu"
+        >>> q = k = v = torch.randn(2, 16, 16, device=dev)
+        >>> fused_stratified_attention(q, k, v, num_samples=4, is_causal=True).shape
         torch.Size([2, 16, 16])
     """
     if isinstance(num_samples, bool) or not isinstance(num_samples, int) or num_samples < 1:
