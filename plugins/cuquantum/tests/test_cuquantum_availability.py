@@ -255,3 +255,16 @@ def test_noise_is_refused_and_zero_noise_is_none():
     assert to_cuquantum_noise(NoiseModel()) is None
     with pytest.raises(qtcore.CapabilityError, match=r"cuquantum\.statevec"):
         to_cuquantum_noise(NoiseModel(depolarizing_1q=0.1))
+
+
+@pytest.mark.skipif(
+    REASON is None or device.missing_package() is not None,
+    reason="needs cuquantum-python and CuPy installed on a machine without a usable GPU",
+)
+def test_constructor_reports_a_missing_gpu_as_unavailable():
+    # Where the packages import but no GPU or driver answers (handle creation fails with
+    # CUDARuntimeError or DynamicLibNotFoundError), the backend is unavailable, not broken.
+    from qtcore_cuquantum.backend import CuStateVecBackend
+
+    with pytest.raises(qtcore.BackendUnavailable, match="cuStateVec could not start"):
+        CuStateVecBackend()
