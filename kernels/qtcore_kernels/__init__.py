@@ -1,9 +1,9 @@
 """qtcore-kernels: fused sampled-attention GPU kernels for qtcore (Triton), with their torch twin.
 
-* :func:`qtcore_kernels.attention.fused_stratified_attention`: stratified sampled attention,
-  forward and backward, streaming over key blocks without the N×N matrix;
-  :func:`qtcore_kernels.reference.stratified_attention_reference` is the torch function it
-  is tested against.
+* :func:`qtcore_kernels.attention.fused_sampled_attention`: sampled attention with qtcore's
+  ``topk`` or ``stratified`` estimator, forward and backward, streaming over key blocks
+  without the N×N matrix; :mod:`qtcore_kernels.reference` holds the torch functions it is
+  tested against.
 * :func:`sampled_attention`: what :func:`qtcore.nn.functional.sampled_attention` calls on
   CUDA tensors; it returns ``None`` for a case the kernel does not cover, and the torch path
   runs instead.
@@ -47,14 +47,23 @@ def gpu_status() -> str:
     return "ok"
 
 
-def _stratified(sampler: Any) -> bool | None:
-    """The sampler's ``systematic`` flag if it is qtcore's stratified sampler, else None."""
-    if isinstance(sampler, str):
-        return False if sampler == "stratified" else None
-    from qtcore.sampling import StratifiedSampler
+def _kernel_sampler(sampler: Any) -> tuple[str, bool] | None:
+    """``(name, systematic)`` when the kernel implements ``sampler``'s estimator, else None.
 
-    if type(sampler) is StratifiedSampler:
-        return bool(sampler.systematic)
+    ``None`` is ``sampled_attention``'s default, ``"topk"``. Only qtcore's own
+    :class:`~qtcore.sampling.StratifiedSampler` and :class:`~qtcore.sampling.TopKSampler`
+    (not subclasses, whose estimator may differ) are taken.
+    """
+    from qtcore.sampling import StratifiedSampler, TopKSampler
+
+    if sampler is None or isinstance(sampler, str):
+        name = sampler or "topk"
+        defaults = {"topk": TopKSampler(), "stratified": StratifiedSampler()}
+        if name not in defaults:
+            return None
+        sampler = defaults[name]
+    if type(sampler) in (StratifiedSampler, TopKSampler):
+        return sampler.name, bool(sampler.systematic)
     return None
 
 
@@ -72,10 +81,10 @@ def sampled_attention(
 ) -> Any:
     """The fused kernel for a call of ``qtcore.nn.functional.sampled_attention``, or ``None``.
 
-    Covered: CUDA tensors of one dtype (float32, float16, bfloat16), qtcore's
-    ``"stratified"`` sampler (jittered or systematic), no ``attn_mask`` (``is_causal``
-    allowed), an int ``num_samples``. Anything else returns ``None`` and the caller runs its
-    torch path. ``QTCORE_KERNELS=0`` in the environment switches the kernel off.
+    Covered: CUDA tensors of one dtype (float32, float16, bfloat16), qtcore's ``"topk"``
+    (the default) and ``"stratified"`` samplers, systematic or jittered, no ``attn_mask``
+    (``is_causal`` allowed), an int ``num_samples``. Anything else returns ``None`` and the
+    caller runs its torch path. ``QTCORE_KERNELS=0`` in the environment switches the kernel off.
 
     Args:
         q, k, v, attn_mask, is_causal, scale, sampler, num_samples, generator: as
@@ -99,18 +108,19 @@ def sampled_attention(
         return None
     if str(q.dtype) not in ("torch.float32", "torch.float16", "torch.bfloat16"):
         return None
-    systematic = _stratified(sampler)
-    if systematic is None or gpu_status() != "ok":
+    chosen = _kernel_sampler(sampler)
+    if chosen is None or gpu_status() != "ok":
         return None
-    from qtcore_kernels.attention import fused_stratified_attention
+    from qtcore_kernels.attention import fused_sampled_attention
 
-    return fused_stratified_attention(
+    return fused_sampled_attention(
         q,
         k,
         v,
         num_samples=num_samples,
+        sampler=chosen[0],
         is_causal=is_causal,
         scale=scale,
-        systematic=systematic,
+        systematic=chosen[1],
         generator=generator,
     )

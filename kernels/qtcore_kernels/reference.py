@@ -25,9 +25,10 @@ from __future__ import annotations
 import torch
 
 from qtcore.nn.functional import attention_probabilities
-from qtcore.sampling.inverse_cdf import inverse_cdf, scatter_weights
+from qtcore.sampling.inverse_cdf import inverse_cdf, locate, scatter_weights
+from qtcore.sampling.topk import TopKSampler
 
-__all__ = ["stratified_attention_reference"]
+__all__ = ["stratified_attention_reference", "topk_attention_reference"]
 
 
 def stratified_attention_reference(
@@ -69,3 +70,54 @@ def stratified_attention_reference(
     ratio = p / torch.where(p > 0, p.detach(), torch.ones((), dtype=p.dtype))
     out = torch.matmul(W * ratio, v.float())
     return out.to(v.dtype), idx.reshape(points.shape)
+
+
+def topk_attention_reference(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    points: torch.Tensor,
+    *,
+    is_causal: bool = False,
+    scale: float | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """topk (πps) sampled attention in torch, with the points given: ``(out, idx, weight)``.
+
+    The steps of :meth:`qtcore.sampling.TopKSampler._indices` on the given points:
+    ``π = min(1, c·p)`` from :meth:`~qtcore.sampling.TopKSampler.inclusion`, the lattice
+    ``x_s = S·u_s`` stretched onto [0, Σπ) when Σπ = S up to round-off, points at or past
+    Σπ switched off, keys by the inverse CDF of π, and weight ``p_j`` for a certain key,
+    ``1/c`` otherwise (a test checks this equals ``TopKSampler`` for the same generator).
+
+    Args:
+        q, k, v, points, is_causal, scale: as :func:`stratified_attention_reference`.
+
+    Returns:
+        The output (G, L, Ev) (differentiable in q, k, v), the keys (G, L, S) int64 and the
+        weights (G, L, S) in units of p (0 for a point switched off).
+
+    Example:
+        >>> import torch
+        >>> from qtcore_kernels.reference import topk_attention_reference
+        >>> q, k = torch.zeros(1, 1, 2), torch.zeros(1, 4, 2)
+        >>> v = torch.arange(4.0).reshape(1, 4, 1)
+        >>> out, idx, w = topk_attention_reference(q, k, v, torch.tensor([[[0.1, 0.6]]]))
+        >>> idx.tolist(), w.tolist(), out.item()
+        ([[[0, 2]]], [[[0.5, 0.5]]], 1.0)
+    """
+    S = points.shape[-1]
+    p = attention_probabilities(q.float(), k.float(), None, is_causal, scale)
+    rows = p.detach().reshape(-1, p.shape[-1])
+    pi, c = TopKSampler().inclusion(rows, S)
+    mass = pi.sum(dim=-1, keepdim=True)
+    x = S * points.reshape(-1, S).to(rows.dtype)
+    full = mass > S * (1 - 1e-4)
+    x = torch.where(full, x * (mass / S), x)
+    live = x < mass
+    idx = locate(pi, torch.where(live, x, 0.0))
+    chosen = rows.gather(-1, idx)
+    weight = torch.where(live, torch.where(chosen * c >= 1, chosen, 1.0 / c), 0.0)
+    W = scatter_weights(rows, idx, weight).reshape(p.shape)
+    ratio = p / torch.where(p > 0, p.detach(), torch.ones((), dtype=p.dtype))
+    out = torch.matmul(W * ratio, v.float())
+    return out.to(v.dtype), idx.reshape(points.shape), weight.reshape(points.shape)
