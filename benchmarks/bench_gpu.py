@@ -3,7 +3,8 @@
 Needs an NVIDIA GPU; on a machine without one it says why and exits (status 1) before
 measuring anything, and writes no JSON.
 
-1. **Kernel** (``qtcore_kernels.attention.fused_stratified_attention``, S points per row) vs
+1. **Kernel** (``qtcore_kernels.attention.fused_sampled_attention``, topk and stratified,
+   S points per row) vs
    ``torch.nn.functional.scaled_dot_product_attention`` restricted to its flash backend, in
    bfloat16, at sequence lengths 1k–16k and head dims 64 and 128, non-causal and causal
    prefill (L = N), plus decode (one query row per head, N = 16k–64k; SDPA's own choice of
@@ -67,14 +68,14 @@ def cuda_median_ms(fn: Any, torch: Any, *, warmup: int = 3, reps: int = 10) -> f
 
 
 def bench_kernel(args: argparse.Namespace, torch: Any) -> list[dict[str, Any]]:
-    from qtcore_kernels.attention import fused_stratified_attention
+    from qtcore_kernels.attention import fused_sampled_attention
     from torch.nn.attention import SDPBackend, sdpa_kernel
     from torch.nn.functional import scaled_dot_product_attention as sdpa
 
     results = []
     gen = torch.Generator(device="cuda").manual_seed(0)
 
-    def run(mode: str, L: int, N: int, D: int, causal: bool) -> None:
+    def run(mode: str, L: int, N: int, D: int, causal: bool, sampler: str) -> None:
         B, H = args.batch, args.heads
         q = torch.randn(B, H, L, D, device="cuda", dtype=torch.bfloat16, generator=gen)
         k = torch.randn(B, H, N, D, device="cuda", dtype=torch.bfloat16, generator=gen)
@@ -82,9 +83,10 @@ def bench_kernel(args: argparse.Namespace, torch: Any) -> list[dict[str, Any]]:
         points = torch.Generator(device="cuda").manual_seed(1)
 
         def kernel() -> Any:
-            return fused_stratified_attention(
-                q, k, v, num_samples=args.samples, is_causal=causal, generator=points
-            )
+            return fused_sampled_attention(
+                q, k, v, num_samples=args.samples, sampler=sampler, is_causal=causal,
+                generator=points,
+            )  # fmt: skip
 
         def reference() -> Any:
             if mode == "decode":
@@ -98,24 +100,25 @@ def bench_kernel(args: argparse.Namespace, torch: Any) -> list[dict[str, Any]]:
             exact = reference().float()
             err = (kernel().float() - exact).norm() / exact.norm()
         row = {
-            "mode": mode, "causal": causal, "batch": B, "heads": H, "queries": L, "keys": N,
+            "mode": mode, "sampler": sampler, "causal": causal, "batch": B, "heads": H, "queries": L, "keys": N,
             "head_dim": D, "samples": args.samples, "dtype": "bfloat16",
             "kernel_ms": t_kernel, "sdpa_ms": t_sdpa, "ratio_sdpa_over_kernel": t_sdpa / t_kernel,
             "relative_error": float(err),
         }  # fmt: skip
         results.append(row)
         print(
-            f"{mode:7s} causal={causal!s:5s} L={L:6d} N={N:6d} D={D:3d}  kernel {t_kernel:8.3f} ms"
+            f"{mode:7s} {sampler:10s} causal={causal!s:5s} L={L:6d} N={N:6d} D={D:3d}  kernel {t_kernel:8.3f} ms"
             f"  sdpa {t_sdpa:8.3f} ms  ratio {t_sdpa / t_kernel:5.2f}  rel.err {float(err):.3f}",
             flush=True,
         )
 
-    for D in args.head_dims:
-        for seq in args.seq:
-            for causal in (False, True):
-                run("prefill", seq, seq, D, causal)
-        for N in args.decode_keys:
-            run("decode", 1, N, D, False)
+    for sampler in args.samplers:
+        for D in args.head_dims:
+            for seq in args.seq:
+                for causal in (False, True):
+                    run("prefill", seq, seq, D, causal, sampler)
+            for N in args.decode_keys:
+                run("decode", 1, N, D, False, sampler)
     return results
 
 
@@ -178,6 +181,7 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=1)
     parser.add_argument("--heads", type=int, default=16)
     parser.add_argument("--samples", type=int, default=32, help="points per query row")
+    parser.add_argument("--samplers", nargs="+", default=["topk", "stratified"])
     parser.add_argument("--qubits", type=int, nargs="+", default=list(range(10, 21, 2)))
     parser.add_argument("--shots", type=int, default=32)
     parser.add_argument("--aer-limit", type=float, default=10.0, help="seconds per Aer row")
