@@ -100,14 +100,16 @@ def bench_kernel(args: argparse.Namespace, torch: Any) -> list[dict[str, Any]]:
             exact = reference().float()
             err = (kernel().float() - exact).norm() / exact.norm()
         row = {
-            "mode": mode, "sampler": sampler, "causal": causal, "batch": B, "heads": H, "queries": L, "keys": N,
+            "mode": mode, "sampler": sampler, "causal": causal, "batch": B, "heads": H,
+            "queries": L, "keys": N,
             "head_dim": D, "samples": args.samples, "dtype": "bfloat16",
             "kernel_ms": t_kernel, "sdpa_ms": t_sdpa, "ratio_sdpa_over_kernel": t_sdpa / t_kernel,
             "relative_error": float(err),
         }  # fmt: skip
         results.append(row)
         print(
-            f"{mode:7s} {sampler:10s} causal={causal!s:5s} L={L:6d} N={N:6d} D={D:3d}  kernel {t_kernel:8.3f} ms"
+            f"{mode:7s} {sampler:10s} causal={causal!s:5s} L={L:6d} N={N:6d} D={D:3d}"
+            f"  kernel {t_kernel:8.3f} ms"
             f"  sdpa {t_sdpa:8.3f} ms  ratio {t_sdpa / t_kernel:5.2f}  rel.err {float(err):.3f}",
             flush=True,
         )
