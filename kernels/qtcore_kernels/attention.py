@@ -6,7 +6,9 @@ one head):
 1. *Normaliser pass.* Stream over key blocks: logits ``l = q·Kᵀ·scale`` (causal keys
    masked), running row max ``m`` and ``Z = Σ_j exp(l_j − m)``, as flash attention does.
 2. *Selection pass.* Stream over the key blocks again with ``e_j = exp(l_j − m)`` and the
-   running inclusive prefix ``c_j = Σ_{i≤j} e_i``. The S targets ``t_s = u_s·Z`` come from
+   running inclusive prefix ``c_j = Σ_{i≤j} e_i``, summed in fixed point (``⌊e_j·2⁴⁰⌋`` in
+   int64, :data:`QSCALE`) so that every key's lower end is exactly its predecessor's upper
+   end whatever the summation order: each point is counted once. The S targets ``t_s = u_s·Z`` come from
    points ``u_s ∈ [s/S, (s+1)/S)``, one per stratum, so the number of targets below ``x`` is
    ``F(x) = k + [t_k < x]`` with ``k = ⌊x·S/Z⌋`` (strata before ``k`` lie wholly below
    ``x``, strata after it wholly above): one read of ``u_k`` per key instead of a search.
@@ -16,8 +18,8 @@ one head):
    ``j`` writes its index into slot ``F(c_j − e_j)`` of the row's S indices (the slots of
    a key hit twice are filled by a cumulative max afterwards; targets are increasing).
    ``F`` is monotone in ``x`` whatever the round-off, so every ``C_j ≥ 0`` and
-   ``Σ_j C_j = F(Z')`` (``Z'`` the second pass's total); points that round-off leaves past
-   ``Z'`` go to the row's last key of positive mass, as ``locate`` does.
+   ``Σ_j C_j = F(Z')`` (``Z'`` the second pass's exact total); points that the float ``Z``
+   of pass 1 puts past ``Z'`` go to the row's last key of positive mass, as ``locate`` does.
 
 **Forward, topk** (:func:`_topk_forward_kernel`): the normaliser pass; then the inclusion
 constant ``c`` of ``π_j = min(1, c·e_j)`` by :meth:`qtcore.sampling.TopKSampler.inclusion`'s
@@ -100,14 +102,23 @@ def _logits(
     return tl.where(valid, s, float("-inf"))
 
 
+#: Fixed-point units per unit of mass in the selection pass (2**40). Cumulative sums of
+#: integers are exact in any order, so a key's lower end is exactly its predecessor's upper
+#: end and every point is counted once; float cumsums break that at ~N·eps of the rows.
+#: A key with e < 2**-40 of the row's largest weight rounds to zero and is never drawn.
+QSCALE = 1099511627776.0
+
+
 @triton.jit
-def _count_below(x, zs, U, urow, row_ok, S: tl.constexpr):
-    """F(x): how many of the row's targets ``u_s·Z`` lie strictly below ``x`` (one per stratum)."""
-    y = x * (S / zs)[:, None]
-    kk = tl.minimum(tl.floor(y), S).to(tl.int32)
+def _count_below(x, width, U, urow, cap, row_ok, S: tl.constexpr):
+    """#{s < cap: T_s < x} for fixed-point ``x`` and the points ``T_s = ⌊(S·u_s)·width⌋``,
+    one per interval ``[s, s+1)·width``: strata before ``k = ⌊x/width⌋`` lie wholly below x,
+    strata after it wholly above, so one read of ``u_k`` decides. Monotone in x."""
+    kk = tl.minimum(tl.floor(x.to(tl.float64) / width[:, None]), S).to(tl.int32)
     inside = kk < S
     u = tl.load(U + urow[:, None] + kk, mask=inside & row_ok[:, None], other=2.0)
-    return tl.where(inside, kk + (u * zs[:, None] < x).to(tl.int32), S)
+    t = ((S * u).to(tl.float64) * width[:, None]).to(tl.int64)
+    return tl.minimum(tl.where(inside, kk + (t < x).to(tl.int32), S), cap[:, None])
 
 
 @triton.jit
@@ -169,19 +180,22 @@ def _forward_kernel(
     m = tl.where(m == float("-inf"), 0.0, m)
     zs = tl.where(z > 0, z, 1.0)
 
-    # Pass 2: inverse-CDF selection of the stratified points and accumulation of V.
+    # Pass 2: inverse-CDF selection of the stratified points and accumulation of V, in
+    # fixed point: E_j = ⌊e_j·2**40⌋, targets T_s = ⌊(S·u_s)·Z·2**40/S⌋.
     urow = (g * L + rows) * S
-    prefix = tl.zeros((BLOCK_M,), tl.float32)
+    width = zs.to(tl.float64) * (QSCALE / S)
+    cap = tl.full((BLOCK_M,), S, tl.int32)
+    prefix = tl.zeros((BLOCK_M,), tl.int64)
     last = tl.full((BLOCK_M,), -1, tl.int32)
     acc = tl.zeros((BLOCK_M, BLOCK_DV), tl.float32)
     for start in range(0, hi, BLOCK_N):
         cols = start + tl.arange(0, BLOCK_N)
         s = _logits(q, K, g, cols, rows, d, N, stride_kg, stride_kn, scale, D, CAUSAL, IEEE)
         e = tl.exp(s - m[:, None])
-        upper = tl.cumsum(e, 1) + prefix[:, None]
-        lower = upper - e
-        f_low = _count_below(lower, zs, U, urow, row_ok, S)
-        hits = _count_below(upper, zs, U, urow, row_ok, S) - f_low
+        eq = (e * QSCALE).to(tl.int64)
+        upper = tl.cumsum(eq, 1) + prefix[:, None]
+        f_low = _count_below(upper - eq, width, U, urow, cap, row_ok, S)
+        hits = _count_below(upper, width, U, urow, cap, row_ok, S) - f_low
         taken = (hits > 0) & row_ok[:, None]
         tl.store(Idx + urow[:, None] + f_low, cols[None, :] + tl.zeros_like(f_low), mask=taken)
         vb = tl.load(
@@ -193,11 +207,12 @@ def _forward_kernel(
             acc += tl.dot(hits.to(tl.float32), vb.to(tl.float32), input_precision="ieee")
         else:
             acc += tl.dot(hits.to(vb.dtype), vb)
-        last = tl.maximum(last, tl.max(tl.where(e > 0, cols[None, :], -1), 1))
-        prefix += tl.sum(e, 1)
+        last = tl.maximum(last, tl.max(tl.where(eq > 0, cols[None, :], -1), 1))
+        prefix += tl.sum(eq, 1)
 
-    # Points that round-off put past the second pass's total: the last key with mass.
-    reached = tl.sum(_count_below(prefix[:, None], zs, U, urow, row_ok, S), 1)
+    # Points that round-off put past the total (Z of pass 1 vs Σ E_j): the last key drawn
+    # with mass, as locate does.
+    reached = tl.sum(_count_below(prefix[:, None], width, U, urow, cap, row_ok, S), 1)
     left = tl.where(last >= 0, S - reached, 0)
     fix = row_ok & (left > 0)
     tl.store(Idx + urow + reached, last, mask=fix)
@@ -216,15 +231,6 @@ def _forward_kernel(
     )
     tl.store(Mx + g * L + rows, m, mask=row_ok)
     tl.store(Zs + g * L + rows, z, mask=row_ok)
-
-
-@triton.jit
-def _count_below_topk(y, stretch, U, urow, row_ok, S: tl.constexpr):
-    """#{s: x_s < y} for the points ``x_s = (S·u_s)·stretch``, one per ``[s, s+1)·stretch``."""
-    kk = tl.minimum(tl.floor(y / stretch[:, None]), S).to(tl.int32)
-    inside = kk < S
-    u = tl.load(U + urow[:, None] + kk, mask=inside & row_ok[:, None], other=2.0)
-    return tl.where(inside, kk + ((S * u) * stretch[:, None] < y).to(tl.int32), S)
 
 
 @triton.jit
@@ -285,6 +291,7 @@ def _topk_forward_kernel(
     DV,
     scale,
     S: tl.constexpr,
+    S_POW2: tl.constexpr,
     BLOCK_M: tl.constexpr,
     BLOCK_N: tl.constexpr,
     BLOCK_D: tl.constexpr,
@@ -377,11 +384,19 @@ def _topk_forward_kernel(
             IEEE,
         )
         mass = tl.where(active, sp, mass)
-    # Σπ = S up to round-off: stretch the lattice onto [0, Σπ), as TopKSampler does.
+    # Σπ = S up to round-off: stretch the lattice onto [0, Σπ), as TopKSampler does; points
+    # at or past Σπ are off (``live`` of them are on, counted in float as TopKSampler does).
     stretch = tl.where(mass > S * (1 - 1e-4), mass / S, 1.0)
-
     urow = (g * L + rows) * S
-    prefix = tl.zeros((BLOCK_M,), tl.float32)
+    kk = tl.arange(0, S_POW2)
+    lattice = tl.load(
+        U + urow[:, None] + kk[None, :], mask=row_ok[:, None] & (kk[None, :] < S), other=2.0
+    )
+    live = tl.sum(((S * lattice) * stretch[:, None] < mass[:, None]).to(tl.int32), 1)
+    live = tl.where(row_ok & (z > 0), live, 0)
+
+    width = stretch.to(tl.float64) * QSCALE
+    prefix = tl.zeros((BLOCK_M,), tl.int64)
     last = tl.full((BLOCK_M,), -1, tl.int32)
     acc = tl.zeros((BLOCK_M, BLOCK_DV), tl.float32)
     for start in range(0, hi, BLOCK_N):
@@ -389,12 +404,10 @@ def _topk_forward_kernel(
         s = _logits(q, K, g, cols, rows, d, N, stride_kg, stride_kn, scale, D, CAUSAL, IEEE)
         e = tl.exp(s - m[:, None])
         pi = tl.minimum(c[:, None] * e, 1.0)
-        upper = tl.cumsum(pi, 1) + prefix[:, None]
-        lower = upper - pi
-        # points at or past Σπ are switched off: never counted
-        f_low = _count_below_topk(tl.minimum(lower, mass[:, None]), stretch, U, urow, row_ok, S)
-        f_up = _count_below_topk(tl.minimum(upper, mass[:, None]), stretch, U, urow, row_ok, S)
-        hits = f_up - f_low
+        piq = (pi * QSCALE).to(tl.int64)
+        upper = tl.cumsum(piq, 1) + prefix[:, None]
+        f_low = _count_below(upper - piq, width, U, urow, live, row_ok, S)
+        hits = _count_below(upper, width, U, urow, live, row_ok, S) - f_low
         # Horvitz–Thompson: p_j for a certain key, 1/c (in units of p: 1/(c·Z)) otherwise
         w = tl.where(c[:, None] * e >= 1.0, e, 1.0 / c[:, None]) / zs[:, None]
         taken = (hits > 0) & row_ok[:, None]
@@ -410,13 +423,10 @@ def _topk_forward_kernel(
             acc += tl.dot(hw, vb.to(tl.float32), input_precision="ieee")
         else:
             acc += tl.dot(hw, vb.to(tl.float32))
-        last = tl.maximum(last, tl.max(tl.where(pi > 0, cols[None, :], -1), 1))
-        prefix += tl.sum(pi, 1)
+        last = tl.maximum(last, tl.max(tl.where(piq > 0, cols[None, :], -1), 1))
+        prefix += tl.sum(piq, 1)
 
-    live = tl.sum(_count_below_topk(mass[:, None], stretch, U, urow, row_ok, S), 1)
-    reached = tl.sum(
-        _count_below_topk(tl.minimum(prefix, mass)[:, None], stretch, U, urow, row_ok, S), 1
-    )
+    reached = tl.sum(_count_below(prefix[:, None], width, U, urow, live, row_ok, S), 1)
     left = tl.where(last >= 0, live - reached, 0)
     fix = row_ok & (left > 0)
     lk = tl.maximum(last, 0)
@@ -781,8 +791,9 @@ class _FusedSampled(torch.autograd.Function):
             wslots = torch.zeros((G, L, S), dtype=torch.float32, device=dev)
             live = torch.empty(G, L, dtype=torch.int32, device=dev)
             _topk_forward_kernel[grid](
-                q, k, v, u, out, m, z, slots, wslots, live, *strides, L, N, D, DV, scale, **flags
-            )
+                q, k, v, u, out, m, z, slots, wslots, live, *strides, L, N, D, DV, scale,
+                S_POW2=triton.next_power_of_2(S), **flags,
+            )  # fmt: skip
         else:
             _forward_kernel[grid](
                 q, k, v, u, out, m, z, slots, *strides, L, N, D, DV, scale, **flags

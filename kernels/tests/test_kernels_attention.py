@@ -138,6 +138,21 @@ def test_other_point_layouts_and_peaked_rows(sampler, systematic):
 
 
 @pytest.mark.parametrize("sampler", ["stratified", "topk"])
+def test_every_point_is_counted_once_over_many_keys(sampler):
+    # 2048 keys in 32 blocks: with float cumulative sums about N·eps·S ≈ 0.4% of rows would
+    # count a point twice or not at all at a key boundary; the fixed-point sums never do.
+    q, k, v = qkv(1, 64, 2048, 16, seed=61, sharp=0.3)
+    u = points(1, 64, 32, seed=62, systematic=True)
+    out, idx, weight = sampled_attention_kernel(q, k, v, u, sampler=sampler)
+    rows = v[0][idx[0]]  # (L, S, Dv)
+    torch.testing.assert_close(out[0], (weight[0, ..., None] * rows).sum(-2), atol=2e-6, rtol=1e-5)
+    # stratified: S points of 1/S; systematic topk: Σ W = certain mass + (S − t)/c = 1
+    torch.testing.assert_close(weight.sum(-1), torch.ones(1, 64, device=DEVICE), atol=1e-5, rtol=0)
+    _, ref_idx, ref_weight = reference(sampler, q, k, v, u, False)
+    assert_same_keys(sampler, q, k, u, idx, ref_idx, ref_weight, False)
+
+
+@pytest.mark.parametrize("sampler", ["stratified", "topk"])
 def test_half_precision_inputs(sampler):
     if DEVICE.type == "cpu":
         dtypes = [torch.float16]  # the interpreter's tl.dot is wrong on bfloat16 (measured)
