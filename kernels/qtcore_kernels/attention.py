@@ -8,8 +8,9 @@ one head):
 2. *Selection pass.* Stream over the key blocks again with ``e_j = exp(l_j − m)`` and the
    running inclusive prefix ``c_j = Σ_{i≤j} e_i``, summed in fixed point (``⌊e_j·2⁴⁰⌋`` in
    int64, :data:`QSCALE`) so that every key's lower end is exactly its predecessor's upper
-   end whatever the summation order: each point is counted once. The S targets ``t_s = u_s·Z`` come from
-   points ``u_s ∈ [s/S, (s+1)/S)``, one per stratum, so the number of targets below ``x`` is
+   end whatever the summation order: each point is counted once. The S targets
+   ``t_s = u_s·Z`` come from points ``u_s ∈ [s/S, (s+1)/S)``, one per stratum, so the
+   number of targets below ``x`` is
    ``F(x) = k + [t_k < x]`` with ``k = ⌊x·S/Z⌋`` (strata before ``k`` lie wholly below
    ``x``, strata after it wholly above): one read of ``u_k`` per key instead of a search.
    Key ``j`` holds ``C_j = F(c_j) − F(c_j − e_j)`` points (those with
