@@ -530,7 +530,10 @@ def _backward_dq_kernel(
             mask=(cols[:, None] < N) & (d[None, :] < D),
             other=0.0,
         )
-        acc += tl.dot(p, kb.to(tl.float32), input_precision="ieee")
+        if IEEE:
+            acc += tl.dot(p, kb.to(tl.float32), input_precision="ieee")
+        else:  # half-precision inputs: tensor cores, p rounded as flash attention does
+            acc += tl.dot(p.to(kb.dtype), kb)
     ptr = DQ + (g * L + rows[:, None]) * D + d[None, :]
     old = tl.load(ptr, mask=qmask, other=0.0)
     tl.store(ptr, old - scale * delta[:, None] * acc, mask=qmask)
@@ -583,7 +586,11 @@ def _backward_dk_kernel(
         p = _probabilities(
             q, K, g, cols, rows, d, N, stride_kg, stride_kn, scale, D, m, zs, live, CAUSAL, IEEE
         )
-        acc += tl.dot(tl.trans(p * delta[:, None]), q.to(tl.float32), input_precision="ieee")
+        pd = tl.trans(p * delta[:, None])
+        if IEEE:
+            acc += tl.dot(pd, q.to(tl.float32), input_precision="ieee")
+        else:
+            acc += tl.dot(pd.to(q.dtype), q)
     kmask = (cols[:, None] < N) & (d[None, :] < D)
     ptr = DK + (g * N + cols[:, None]) * D + d[None, :]
     old = tl.load(ptr, mask=kmask, other=0.0)

@@ -189,6 +189,21 @@ def test_gradients_equal_the_reference(causal, sampler):
         torch.testing.assert_close(got, want, atol=1e-5, rtol=1e-4, msg=f"d{name}")
 
 
+def test_half_precision_gradients():
+    # the backward's dense dots run on half-precision operands (tensor cores on a GPU)
+    q, k, v = qkv(2, 40, 70, 16, seed=14, sharp=2.0)
+    u = points(2, 40, 8, seed=15)
+    go = torch.randn(2, 40, 16, generator=torch.Generator().manual_seed(16)).to(DEVICE)
+    grads = []
+    for dtype in (torch.float16, torch.float32):
+        leaves = [x.to(dtype).clone().requires_grad_() for x in (q, k, v)]
+        out = sampled_attention_kernel(*leaves, u, sampler="topk")[0]
+        out.backward(go.to(dtype))
+        grads.append([x.grad.float() for x in leaves])
+    for name, got, want in zip("qkv", *grads):
+        torch.testing.assert_close(got, want, atol=2e-2, rtol=2e-2, msg=f"d{name}")
+
+
 @pytest.mark.parametrize("name", ["stratified", "topk"])
 def test_same_seed_same_output_as_the_torch_sampler(name):
     g = torch.Generator().manual_seed(0)
