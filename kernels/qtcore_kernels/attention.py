@@ -867,9 +867,11 @@ def fused_sampled_attention(
     """``sampled_attention(q, k, v, sampler=...)`` through the fused kernel.
 
     The points are drawn exactly as :class:`qtcore.sampling.StratifiedSampler` and
-    :class:`qtcore.sampling.TopKSampler` draw them for the same rows (``stratified_points``
-    over the (…·L, S) rows in float32 with ``generator``), so a seed selects the same keys
-    as the torch sampler.
+    :class:`qtcore.sampling.TopKSampler` draw them for all the rows at once
+    (``stratified_points`` over the (…·L, S) rows in float32 with ``generator``), so a seed
+    selects the same keys as ``sampler.sample_weights(p, S, generator=...)`` (the dense torch
+    path). ``blockwise_sampled_attention`` draws block by block, so its stream matches only
+    when L·N fits one of its blocks.
 
     Args:
         q: (…, L, E); k: (…, N, E); v: (…, N, Ev), leading dims broadcast.
