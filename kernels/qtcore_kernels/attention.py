@@ -107,7 +107,7 @@ def _logits(
 #: integers are exact in any order, so a key's lower end is exactly its predecessor's upper
 #: end and every point is counted once; float cumsums break that at ~N·eps of the rows.
 #: A key with e < 2**-40 of the row's largest weight rounds to zero and is never drawn.
-QSCALE = 1099511627776.0
+QSCALE = tl.constexpr(1099511627776.0)
 
 
 @triton.jit
@@ -334,36 +334,37 @@ def _topk_forward_kernel(
     c = S / zs
     mass = tl.zeros((BLOCK_M,), tl.float32)
     active = row_ok & (z > 0)
-    steps = 0
-    while (tl.max(active.to(tl.int32), 0) > 0) & (steps <= S):
-        t, sp = _inclusion_pass(
-            q,
-            K,
-            g,
-            rows,
-            d,
-            N,
-            stride_kg,
-            stride_kn,
-            scale,
-            D,
-            m,
-            c,
-            hi,
-            BLOCK_N,
-            BLOCK_M,
-            CAUSAL,
-            IEEE,
-        )
-        rest = (sp - t) / c
-        done = (rest <= 0) | (t >= S)
-        c_next = tl.where(done, huge, tl.minimum((S - t) / tl.maximum(rest, 1e-30), huge))
-        c_next = tl.maximum(c_next, c)
-        settled = active & (c_next == c)
-        mass = tl.where(settled, sp, mass)
-        c = tl.where(active, c_next, c)
-        active = active & (~settled)
-        steps += 1
+    # A static loop with a guarded body, not a while loop with a counter: Triton carries
+    # no Python int through loops, and rows that settled simply stop changing.
+    for _ in range(S + 1):
+        if tl.max(active.to(tl.int32), 0) > 0:
+            t, sp = _inclusion_pass(
+                q,
+                K,
+                g,
+                rows,
+                d,
+                N,
+                stride_kg,
+                stride_kn,
+                scale,
+                D,
+                m,
+                c,
+                hi,
+                BLOCK_N,
+                BLOCK_M,
+                CAUSAL,
+                IEEE,
+            )
+            rest = (sp - t) / c
+            done = (rest <= 0) | (t >= S)
+            c_next = tl.where(done, huge, tl.minimum((S - t) / tl.maximum(rest, 1e-30), huge))
+            c_next = tl.maximum(c_next, c)
+            settled = active & (c_next == c)
+            mass = tl.where(settled, sp, mass)
+            c = tl.where(active, c_next, c)
+            active = active & (~settled)
     if tl.max(active.to(tl.int32), 0) > 0:  # not settled in S + 1 steps (never seen)
         t, sp = _inclusion_pass(
             q,
