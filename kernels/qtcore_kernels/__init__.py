@@ -1,7 +1,15 @@
-"""qtcore-kernels: fused sampled-attention GPU kernels for qtcore.
+"""qtcore-kernels: fused sampled-attention GPU kernels for qtcore (Triton), with their torch twin.
 
-The kernels themselves arrive with the GPU issue; this distribution already installs, and
-:func:`gpu_status` says whether this machine could run them.
+* :func:`qtcore_kernels.attention.fused_sampled_attention`: sampled attention with qtcore's
+  ``topk`` or ``stratified`` estimator, forward and backward, streaming over key blocks
+  without the N×N matrix; :mod:`qtcore_kernels.reference` holds the torch functions it is
+  tested against.
+* :func:`sampled_attention`: what :func:`qtcore.nn.functional.sampled_attention` calls on
+  CUDA tensors; it returns ``None`` for a case the kernel does not cover, and the torch path
+  runs instead.
+* :func:`gpu_status`: whether this machine can run the kernels.
+
+Importing this package imports neither torch nor Triton.
 
 Example:
     >>> import qtcore_kernels
@@ -12,9 +20,11 @@ Example:
 from __future__ import annotations
 
 import importlib.util
+import os
+from typing import Any
 
-__version__ = "0.0.1"
-__all__ = ["gpu_status"]
+__version__ = "0.1.0"
+__all__ = ["gpu_status", "sampled_attention"]
 
 
 def gpu_status() -> str:
@@ -35,3 +45,82 @@ def gpu_status() -> str:
     if importlib.util.find_spec("triton") is None:
         return "triton is not installed (pip install 'qtcore-kernels[gpu]')"
     return "ok"
+
+
+def _kernel_sampler(sampler: Any) -> tuple[str, bool] | None:
+    """``(name, systematic)`` when the kernel implements ``sampler``'s estimator, else None.
+
+    ``None`` is ``sampled_attention``'s default, ``"topk"``. Only qtcore's own
+    :class:`~qtcore.sampling.StratifiedSampler` and :class:`~qtcore.sampling.TopKSampler`
+    (not subclasses, whose estimator may differ) are taken.
+    """
+    from qtcore.sampling import StratifiedSampler, TopKSampler
+
+    if sampler is None or isinstance(sampler, str):
+        name = sampler or "topk"
+        defaults = {"topk": TopKSampler(), "stratified": StratifiedSampler()}
+        if name not in defaults:
+            return None
+        sampler = defaults[name]
+    if type(sampler) in (StratifiedSampler, TopKSampler):
+        return sampler.name, bool(sampler.systematic)
+    return None
+
+
+def sampled_attention(
+    q: Any,
+    k: Any,
+    v: Any,
+    attn_mask: Any = None,
+    is_causal: bool = False,
+    *,
+    scale: float | None = None,
+    sampler: Any = None,
+    num_samples: int | None = 32,
+    generator: Any = None,
+) -> Any:
+    """The fused kernel for a call of ``qtcore.nn.functional.sampled_attention``, or ``None``.
+
+    Covered: CUDA tensors of one dtype (float32, float16, bfloat16), qtcore's ``"topk"``
+    (the default) and ``"stratified"`` samplers, systematic or jittered, no ``attn_mask``
+    (``is_causal`` allowed), an int ``num_samples``. Anything else returns ``None`` and the
+    caller runs its torch path. ``QTCORE_KERNELS=0`` in the environment switches the kernel off.
+
+    Args:
+        q, k, v, attn_mask, is_causal, scale, sampler, num_samples, generator: as
+            :func:`qtcore.nn.functional.sampled_attention`.
+
+    Returns:
+        The output (…, L, Ev), or ``None`` when the kernel does not cover the call.
+
+    Example:
+        >>> import torch
+        >>> import qtcore_kernels
+        >>> x = torch.zeros(1, 4, 8)              # CPU tensors: not the kernel's case
+        >>> qtcore_kernels.sampled_attention(x, x, x, sampler="stratified") is None
+        True
+    """
+    if os.environ.get("QTCORE_KERNELS", "1") == "0":
+        return None
+    if attn_mask is not None or isinstance(num_samples, bool) or not isinstance(num_samples, int):
+        return None
+    if not (q.is_cuda and k.is_cuda and v.is_cuda) or not (q.dtype == k.dtype == v.dtype):
+        return None
+    if str(q.dtype) not in ("torch.float32", "torch.float16", "torch.bfloat16"):
+        return None
+    chosen = _kernel_sampler(sampler)
+    if chosen is None or gpu_status() != "ok":
+        return None
+    from qtcore_kernels.attention import fused_sampled_attention
+
+    return fused_sampled_attention(
+        q,
+        k,
+        v,
+        num_samples=num_samples,
+        sampler=chosen[0],
+        is_causal=is_causal,
+        scale=scale,
+        systematic=chosen[1],
+        generator=generator,
+    )

@@ -35,6 +35,7 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import math
 import warnings
 from typing import Any
@@ -334,6 +335,18 @@ def sampled_attention(
         )
     if mitigator is not None and backend is None:
         raise InvalidInput("mitigator= needs backend=: a mitigator runs circuits on a backend")
+    if q.is_cuda and backend is None and not return_weights and dropout_p == 0.0:
+        # qtcore-kernels' fused Triton kernel when installed; None when the call is not its case.
+        try:
+            kernels: Any = importlib.import_module("qtcore_kernels")
+        except ImportError:
+            kernels = None
+        fused = kernels and kernels.sampled_attention(
+            q, k, v, attn_mask, is_causal, scale=scale, sampler=sampler,
+            num_samples=num_samples, generator=generator,
+        )  # fmt: skip
+        if fused is not None:
+            return fused
     exact = num_samples is None or (isinstance(sampler, str) and sampler == "exact")
     needs_grad = torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad)
     design = resolved = None
