@@ -52,7 +52,9 @@ def _kernel_sampler(sampler: Any) -> tuple[str, bool] | None:
 
     ``None`` is ``sampled_attention``'s default, ``"topk"``. Only qtcore's own
     :class:`~qtcore.sampling.StratifiedSampler` and :class:`~qtcore.sampling.TopKSampler`
-    (not subclasses, whose estimator may differ) are taken.
+    (not subclasses, whose estimator may differ) are taken, and ``topk`` only with
+    ``value_aware=False``: the kernel samples on p alone, without the value-aware sizes and
+    key order (:class:`qtcore.nn.functional.ValueDesign`) of the default ``"topk"``.
     """
     from qtcore.sampling import StratifiedSampler, TopKSampler
 
@@ -62,6 +64,8 @@ def _kernel_sampler(sampler: Any) -> tuple[str, bool] | None:
         if name not in defaults:
             return None
         sampler = defaults[name]
+    if getattr(sampler, "value_aware", False):
+        return None
     if type(sampler) in (StratifiedSampler, TopKSampler):
         return sampler.name, bool(sampler.systematic)
     return None
@@ -81,8 +85,9 @@ def sampled_attention(
 ) -> Any:
     """The fused kernel for a call of ``qtcore.nn.functional.sampled_attention``, or ``None``.
 
-    Covered: CUDA tensors of one dtype (float32, float16, bfloat16), qtcore's ``"topk"``
-    (the default) and ``"stratified"`` samplers, systematic or jittered, no ``attn_mask``
+    Covered: CUDA tensors of one dtype (float32, float16, bfloat16), qtcore's
+    ``TopKSampler(value_aware=False)`` and ``"stratified"`` samplers, systematic or jittered
+    (the default ``"topk"`` is value-aware and runs the torch path), no ``attn_mask``
     (``is_causal`` allowed), an int ``num_samples``. Anything else returns ``None`` and the
     caller runs its torch path. ``QTCORE_KERNELS=0`` in the environment switches the kernel off.
 

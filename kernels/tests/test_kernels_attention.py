@@ -209,7 +209,8 @@ def test_same_seed_same_output_as_the_torch_sampler(name):
     g = torch.Generator().manual_seed(0)
     q, k, v = (torch.randn(2, 3, n, 16, generator=g).to(DEVICE) for n in (10, 50, 50))
     for systematic in (False, True):
-        sampler = qtcore.get_sampler(name, systematic=systematic)
+        options = {"value_aware": False} if name == "topk" else {}  # the kernel's estimator
+        sampler = qtcore.get_sampler(name, systematic=systematic, **options)
         fused = fused_sampled_attention(
             q, k, v, num_samples=8, sampler=name, systematic=systematic,
             generator=torch.Generator().manual_seed(5),
@@ -299,9 +300,14 @@ def test_dispatch_declines_what_it_does_not_cover():
     x = torch.zeros(1, 4, 16)
     assert qtcore_kernels.sampled_attention(x, x, x, sampler="stratified") is None  # CPU
     choose = qtcore_kernels._kernel_sampler
-    assert choose(None) == ("topk", True)  # sampled_attention's default
+    # sampled_attention's default "topk" is value-aware: the kernel samples on p alone
+    assert choose(None) is None and choose("topk") is None
+    assert choose(qtcore.sampling.TopKSampler(value_aware=False)) == ("topk", True)
     assert choose("stratified") == ("stratified", False)
-    assert choose(qtcore.sampling.TopKSampler(systematic=False)) == ("topk", False)
+    assert choose(qtcore.sampling.TopKSampler(systematic=False, value_aware=False)) == (
+        "topk",
+        False,
+    )
     assert choose(qtcore.sampling.StratifiedSampler(systematic=True)) == ("stratified", True)
     assert choose("multinomial") is None and choose("sobol") is None
 
