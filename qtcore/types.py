@@ -52,6 +52,12 @@ class Capabilities:
             and conformance then uses distribution checks only).
         thread_safe: concurrent calls from threads are correct and independent.
         gates: the IR gates ``run`` accepts.
+        row_seeded: with a seed, each row's counts depend only on the seed, the row's index in
+            the whole batch and the row itself: ``_run`` and ``_sample_distributions`` take a
+            keyword ``row_offset`` (the index of their first row in the whole batch), so a
+            batch split over an executor gives exactly the counts of one call, whatever the
+            chunk size. A backend that cannot (one random stream per call) leaves it False
+            and chunks get derived seeds (see :mod:`qtcore.chunking`).
 
     Example:
         >>> from qtcore import Capabilities
@@ -68,6 +74,7 @@ class Capabilities:
     seeded: bool = True
     thread_safe: bool = True
     gates: frozenset[str] = field(default_factory=lambda: frozenset(GATES))
+    row_seeded: bool = False
 
     def __post_init__(self) -> None:
         if (
@@ -95,6 +102,7 @@ class Capabilities:
             "max_shots": self.max_shots,
             "seeded": self.seeded,
             "thread_safe": self.thread_safe,
+            "row_seeded": self.row_seeded,
             "gates": sorted(self.gates),
         }
 
