@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -229,8 +230,12 @@ class Backend(Protocol):
         shots: int,
         seed: int | None = None,
         noise: NoiseModel | None = None,
+        executor: Executor | None = None,
+        chunk_size: int | None = None,
     ) -> np.ndarray:
-        """Counts (B, 2**n) int64, big-endian outcome index, each row summing to ``shots``."""
+        """Counts (B, 2**n) int64, big-endian outcome index, each row summing to ``shots``;
+        with ``executor``, computed as chunks of ``chunk_size`` rows on it (qtcore.chunking).
+        """
 
     def sample_distributions(
         self,
@@ -239,6 +244,8 @@ class Backend(Protocol):
         shots: int,
         seed: int | None = None,
         noise: NoiseModel | None = None,
+        executor: Executor | None = None,
+        chunk_size: int | None = None,
     ) -> np.ndarray:
         """Counts (B, 2**n) from measuring ``amplitude_encoding(P)``; same seed, same counts."""
 
