@@ -21,6 +21,7 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from concurrent.futures import Executor
 from typing import Any
@@ -154,6 +155,23 @@ class BackendBase:
         counts = self._sample_distributions(padded, shots=shots, seed=seed, noise=noise)
         return self._check_counts(counts, padded.shape[0], n, shots)
 
+    def _seeds_rows(self, kind: str) -> bool:
+        """Whether chunks of this call can be seeded by row: ``row_seeded`` is declared and
+        the method that will run (``_run`` for the default sample path) takes ``row_offset``.
+
+        The signature is checked because a subclass may inherit ``row_seeded=True`` (from
+        :class:`~qtcore.reference.ReferenceBackend`, say) yet override the method without
+        ``row_offset``: its chunks then get derived seeds instead of failing.
+        """
+        if not self.capabilities.row_seeded:
+            return False
+        default_path = kind == "sample" and not _overrides(self, "_sample_distributions")
+        name = "_run" if kind == "run" or default_path else "_sample_distributions"
+        parameters = inspect.signature(getattr(self, name)).parameters.values()
+        return any(
+            p.name == "row_offset" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters
+        )
+
     def _execute(
         self,
         kind: str,
@@ -162,12 +180,13 @@ class BackendBase:
         shots: int,
         seed: int | None,
         noise: NoiseModel | None,
-        row_offset: int,
+        row_offset: int | None,
     ) -> np.ndarray:
         """One chunk of an executor call (validated inputs): ``_run`` or
-        ``_sample_distributions``, told ``row_offset`` when the backend is ``row_seeded``.
+        ``_sample_distributions``, told ``row_offset`` unless it is None (see
+        :meth:`_seeds_rows`).
         """
-        extra = {"row_offset": row_offset} if self.capabilities.row_seeded else {}
+        extra = {} if row_offset is None else {"row_offset": row_offset}
         if extra and kind == "sample" and not _overrides(self, "_sample_distributions"):
             # The default path is _run on the encoded circuits; row_offset goes there.
             kind, payload = "run", _encode(payload)

@@ -10,8 +10,9 @@ chunks are independent and no two tasks look alike to an executor that caches re
 their arguments (Dask's ``submit`` does). With a seed:
 
 * a backend whose capabilities declare ``row_seeded`` (``reference``, ``qiskit.aer``,
-  ``qiskit.fake:*``, ``cirq.*``) is told each chunk's first row (``row_offset``) and seeds
-  every row from its index in the whole batch: the counts equal those of one call without
+  ``qiskit.fake:*``, ``cirq.*``) and whose ``_run`` / ``_sample_distributions`` take
+  ``row_offset`` is told each chunk's first row and seeds every row from its index in the
+  whole batch: the counts equal those of one call without
   an executor, for every chunk size and every executor;
 * any other backend gets, for the chunk starting at row ``r``, the seed :func:`chunk_seed`
   ``(seed, r)`` (``seed`` itself for ``r = 0``): the same seed and the same chunk size give
@@ -245,7 +246,8 @@ def run_chunk(
     shots: int,
     seed: int,
     noise: NoiseModel | None,
-    row_offset: int,
+    first_row: int,
+    by_row: bool,
 ) -> np.ndarray:
     """Worker side: the counts of one chunk (inputs were validated by the caller).
 
@@ -254,7 +256,8 @@ def run_chunk(
         kind: ``"run"`` (``payload`` a list of circuits) or ``"sample"`` (``payload`` P).
         shots, noise: as for the whole call.
         seed: the chunk's seed (the call's seed for a row-seeded backend).
-        row_offset: the chunk's first row in the whole batch.
+        first_row: the chunk's first row in the whole batch.
+        by_row: pass ``first_row`` to the backend as ``row_offset`` (a row-seeded backend).
 
     Returns:
         int64 counts (rows, 2**n).
@@ -264,10 +267,11 @@ def run_chunk(
         >>> import qtcore
         >>> from qtcore.chunking import ShippedBackend, run_chunk
         >>> ref = ShippedBackend(qtcore.get_backend("reference"))
-        >>> run_chunk(ref, "sample", np.array([[0.0, 1.0]]), 5, 0, None, 3).tolist()
+        >>> run_chunk(ref, "sample", np.array([[0.0, 1.0]]), 5, 0, None, 3, True).tolist()
         [[0, 5]]
     """
     backend = shipped.backend
+    row_offset = first_row if by_row else None
     if backend.capabilities.thread_safe:
         return backend._execute(
             kind, payload, shots=shots, seed=seed, noise=noise, row_offset=row_offset
@@ -316,7 +320,7 @@ def run_chunked(
     size = chunk_size if chunk_size is not None else default_chunk_size(batch, executor)
     if seed is None:
         seed = _fresh_seed()
-    row_seeded = backend.capabilities.row_seeded
+    by_row = backend._seeds_rows(kind)
     shipped = ShippedBackend(backend)
     chunks = plan_chunks(batch, size)
     futures: list[Future[np.ndarray]] = []
@@ -326,7 +330,7 @@ def run_chunked(
             future.cancel()
         start, stop = chunks[index]
         hint = ""
-        if getattr(backend, "_qtcore_spec", None) is None:
+        if getattr(backend, "_qtcore_spec", None) is None and "pickl" in str(exc).lower():
             hint = (
                 "; this backend was not made by qtcore.get_backend, so it is pickled whole "
                 "for process workers: make it with qtcore.get_backend(name, **options) and "
@@ -350,9 +354,10 @@ def run_chunked(
                     kind,
                     part,
                     shots,
-                    seed if row_seeded else chunk_seed(seed, start),
+                    seed if by_row else chunk_seed(seed, start),
                     noise,
                     start,
+                    by_row,
                 )
             )
         except Exception as exc:

@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 import qtcore
+import qtcore.reference
 from qtcore.chunking import ShippedBackend, chunk_seed, plan_chunks
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -99,6 +100,26 @@ def test_not_row_seeded_backend_chunks_get_derived_seeds(pool):
     for start in (2, 4, 6):
         assert not np.array_equal(a[start : start + 2], a[:2]), f"chunk at {start} repeated"
         assert chunk_seed(3, start) != 3
+
+
+def test_subclass_overriding_without_row_offset_falls_back_to_chunk_seeds(pool):
+    # It inherits row_seeded=True from ReferenceBackend but its override cannot take
+    # row_offset: chunks must get derived seeds, not a TypeError and not repeated streams.
+    class Override(qtcore.reference.ReferenceBackend):
+        def _sample_distributions(self, P, *, shots, seed, noise):
+            return super()._sample_distributions(P, shots=shots, seed=seed, noise=noise)
+
+    backend = Override()
+    P = np.full((8, 8), 1 / 8)
+    whole = backend.sample_distributions(P, shots=4096, seed=4)
+    one_chunk = backend.sample_distributions(P, shots=4096, seed=4, executor=pool, chunk_size=8)
+    np.testing.assert_array_equal(one_chunk, whole)
+    a = backend.sample_distributions(P, shots=4096, seed=4, executor=pool, chunk_size=4)
+    # Equal by chance with probability ≤ 0.0039**4 < 2.4e-10 (4 uniform rows, 4096 shots).
+    assert not np.array_equal(a[:4], a[4:]), "chunk 2 repeated chunk 1's streams"
+    np.testing.assert_array_equal(
+        a, backend.sample_distributions(P, shots=4096, seed=4, executor=pool, chunk_size=4)
+    )
 
 
 def test_seed_none_chunks_are_independent(pool):
