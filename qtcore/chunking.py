@@ -369,5 +369,8 @@ def run_chunked(
             counts = future.result()
         except (Exception, CancelledError) as exc:
             raise failure(index, exc, "failed") from exc
-        results.append(backend._check_counts(counts, stop - start, n, shots))
+        try:
+            results.append(backend._check_counts(counts, stop - start, n, shots))
+        except BackendError as exc:
+            raise failure(index, exc, "returned malformed counts") from exc
     return np.concatenate(results, axis=0)

@@ -173,6 +173,20 @@ def test_failing_chunk_raises_backend_error_naming_its_rows(pool):
     assert isinstance(info.value.__cause__, RuntimeError)
 
 
+def test_chunk_with_a_missing_row_raises_backend_error_naming_its_rows(pool):
+    class DropsRowAfterRow4(qtcore.reference.ReferenceBackend):
+        def _sample_distributions(self, P, *, shots, seed, noise, row_offset=0):
+            counts = super()._sample_distributions(
+                P, shots=shots, seed=seed, noise=noise, row_offset=row_offset
+            )
+            return counts[:-1] if row_offset >= 4 else counts
+
+    with pytest.raises(qtcore.BackendError, match=r"rows 4–7 of 8\) returned malformed"):
+        DropsRowAfterRow4().sample_distributions(
+            _rows(8), shots=10, seed=0, executor=pool, chunk_size=4
+        )
+
+
 def test_killed_process_worker_raises_backend_error(tmp_path):
     # A process pool does not retry: the kill must surface as a BackendError naming rows.
     backend = faults.KillWorker(str(tmp_path / "killed"), kill_row=4, always=True)
