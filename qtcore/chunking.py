@@ -5,9 +5,10 @@ validate the whole batch in the calling process, cut it into consecutive chunks 
 ``chunk_size`` rows, submit one task per chunk to ``ex`` (a thread or process pool, or Dask's
 ``Client.get_executor()``) and concatenate the counts in row order.
 
-Seeds. With ``seed=None`` the caller's process draws one seed from fresh OS entropy, so the
-chunks are independent and no two tasks look alike to an executor that caches results by
-their arguments (Dask's ``submit`` does). With a seed:
+Seeds. With ``seed=None`` (or any seed, for a backend that declares ``seeded=False``) the
+caller's process draws one seed from fresh OS entropy, so the chunks are independent and no
+two tasks look alike to an executor that caches results by their arguments (Dask's
+``submit`` does). With a seed:
 
 * a backend whose capabilities declare ``row_seeded`` (``reference``, ``qiskit.aer``,
   ``qiskit.fake:*``, ``cirq.*``) and whose ``_run`` / ``_sample_distributions`` take
@@ -318,7 +319,9 @@ def run_chunked(
     """
     batch = len(payload)
     size = chunk_size if chunk_size is not None else default_chunk_size(batch, executor)
-    if seed is None:
+    if seed is None or not backend.capabilities.seeded:
+        # One fresh seed per call; for a backend that cannot seed, also so that an executor
+        # caching tasks by their arguments (Dask) never returns an earlier call's counts.
         seed = _fresh_seed()
     by_row = backend._seeds_rows(kind)
     shipped = ShippedBackend(backend)

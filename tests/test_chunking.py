@@ -134,6 +134,27 @@ def test_seed_none_chunks_are_independent(pool):
     assert not np.array_equal(a[:4], b[:4])
 
 
+def test_unseeded_backend_gets_a_fresh_seed_per_call_even_with_a_seed():
+    # Dask caches tasks by their arguments: a backend that cannot seed must not send the
+    # same arguments twice, or the second call would silently repeat the first's counts.
+    class Unseeded(qtcore.reference.ReferenceBackend):
+        capabilities = qtcore.Capabilities(max_qubits=4, seeded=False)
+
+    class Recording(ThreadPoolExecutor):
+        def __init__(self):
+            super().__init__(1)
+            self.seeds = []
+
+        def submit(self, fn, *args, **kwargs):
+            self.seeds.append(args[4])
+            return super().submit(fn, *args, **kwargs)
+
+    with Recording() as ex:
+        for _ in range(2):
+            Unseeded().sample_distributions(_rows(2, N=4), shots=5, seed=7, executor=ex)
+    assert len(ex.seeds) == 2 and ex.seeds[0] != ex.seeds[1] and 7 not in ex.seeds
+
+
 def test_chunked_counts_follow_the_reference_distribution(pool):
     # A G-test of the pooled counts of 40 identical rows against P, chunked by 3: a correct
     # backend fails with probability 1e-6 (the threshold).
