@@ -120,6 +120,11 @@ def get_backend(name: str, **options: Any) -> Backend:
         10
     """
     backend: Backend = get_registry().create("backend", name, **options)
+    try:
+        # How executor workers rebuild this backend instead of pickling it (qtcore.chunking).
+        backend._qtcore_spec = (name, dict(options))  # type: ignore[attr-defined]
+    except AttributeError:  # a backend with __slots__ is pickled whole instead
+        pass
     return backend
 
 

@@ -21,11 +21,14 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
+from concurrent.futures import Executor
 from typing import Any
 
 import numpy as np
 
+from qtcore.chunking import run_chunked, validate_chunking
 from qtcore.circuit import Circuit, Parameter
 from qtcore.encoding import encoding_template
 from qtcore.errors import BackendError, CapabilityError, InvalidInput
@@ -56,6 +59,8 @@ class BackendBase:
         shots: int,
         seed: int | None = None,
         noise: NoiseModel | None = None,
+        executor: Executor | None = None,
+        chunk_size: int | None = None,
     ) -> np.ndarray:
         """Run circuits and return counts (B, 2**n) int64; each row sums to ``shots``.
 
@@ -65,19 +70,43 @@ class BackendBase:
             seed: None for fresh randomness, or an int ≥ 0: the same seed gives the same
                 counts, and row i's counts do not depend on the other rows.
             noise: a :class:`~qtcore.NoiseModel`, if the backend declares ``noise``.
+            executor: a ``concurrent.futures.Executor`` (a thread or process pool, Dask's
+                ``Client.get_executor()``): the batch runs as chunks of ``chunk_size`` rows
+                in parallel, reassembled in order. With a seed, a ``row_seeded`` backend
+                gives exactly the counts of a call without an executor, for any chunk size;
+                another gives the same counts for the same chunk size (see
+                :mod:`qtcore.chunking`).
+            chunk_size: rows per chunk; default ``ceil(B / workers)`` (the executor's
+                workers where it says, else ``os.cpu_count()``).
 
         Returns:
             int64 (B, 2**n); ``(0, 0)`` for an empty list.
 
         Raises:
-            InvalidInput: bad circuits, shots or seed. CapabilityError: too many qubits,
-            a gate or noise the backend does not support.
+            InvalidInput: bad circuits, shots, seed, executor or chunk_size.
+            CapabilityError: too many qubits, a gate or noise the backend does not support.
+            BackendError: the backend failed; with an executor, a chunk failed or its worker
+                was lost for good (the message names the chunk's rows).
         """
         shots, seed, noise = self._check_common(shots, seed, noise)
+        if executor is not None:
+            chunk_size = validate_chunking(executor, chunk_size)
         circuits = list(circuits)
         if not circuits:
             return np.zeros((0, 0), dtype=np.int64)
         n = self._check_circuits(circuits)
+        if executor is not None:
+            return run_chunked(
+                self,
+                "run",
+                circuits,
+                n,
+                shots=shots,
+                seed=seed,
+                noise=noise,
+                executor=executor,
+                chunk_size=chunk_size,
+            )
         counts = self._run(circuits, shots=shots, seed=seed, noise=noise)
         return self._check_counts(counts, len(circuits), n, shots)
 
@@ -88,25 +117,86 @@ class BackendBase:
         shots: int,
         seed: int | None = None,
         noise: NoiseModel | None = None,
+        executor: Executor | None = None,
+        chunk_size: int | None = None,
     ) -> np.ndarray:
         """Measure ``amplitude_encoding(P)``: counts (B, 2**n) int64, ``n = ceil(log2 N)``.
 
         Args:
             P: (B, N) probabilities; see :func:`qtcore.validation.validate_distributions`.
-            shots, seed, noise: as in :meth:`run`.
+            shots, seed, noise, executor, chunk_size: as in :meth:`run`.
 
         Raises:
-            InvalidInput: P invalid (NaN, negative, rows not summing to 1, wrong rank).
+            InvalidInput: P invalid (NaN, negative, rows not summing to 1, wrong rank), or a
+                bad executor or chunk_size.
             CapabilityError: ``n`` above ``capabilities.max_qubits``, or unsupported noise.
+            BackendError: as in :meth:`run`.
         """
         shots, seed, noise = self._check_common(shots, seed, noise)
+        if executor is not None:
+            chunk_size = validate_chunking(executor, chunk_size)
         padded = validate_distributions(P)
         n = padded.shape[1].bit_length() - 1
         self._check_width(n)
         if padded.shape[0] == 0:
             return np.zeros((0, 2**n), dtype=np.int64)
+        if executor is not None:
+            return run_chunked(
+                self,
+                "sample",
+                padded,
+                n,
+                shots=shots,
+                seed=seed,
+                noise=noise,
+                executor=executor,
+                chunk_size=chunk_size,
+            )
         counts = self._sample_distributions(padded, shots=shots, seed=seed, noise=noise)
         return self._check_counts(counts, padded.shape[0], n, shots)
+
+    def _seeds_rows(self, kind: str) -> bool:
+        """Whether chunks of this call can be seeded by row: ``row_seeded`` is declared and
+        the method that will run (``_run`` for the default sample path) takes ``row_offset``.
+
+        The signature is checked because a subclass may inherit ``row_seeded=True`` (from
+        :class:`~qtcore.reference.ReferenceBackend`, say) yet override the method without
+        ``row_offset``: its chunks then get derived seeds instead of failing.
+        """
+        if not self.capabilities.row_seeded:
+            return False
+        default_path = kind == "sample" and not _overrides(self, "_sample_distributions")
+        name = "_run" if kind == "run" or default_path else "_sample_distributions"
+        parameters = inspect.signature(getattr(self, name)).parameters.values()
+        return any(
+            p.name == "row_offset" or p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters
+        )
+
+    def _execute(
+        self,
+        kind: str,
+        payload: Any,
+        *,
+        shots: int,
+        seed: int | None,
+        noise: NoiseModel | None,
+        row_offset: int | None,
+    ) -> np.ndarray:
+        """One chunk of an executor call (validated inputs): ``_run`` or
+        ``_sample_distributions``, told ``row_offset`` unless it is None (see
+        :meth:`_seeds_rows`).
+        """
+        extra = {} if row_offset is None else {"row_offset": row_offset}
+        if extra and kind == "sample" and not _overrides(self, "_sample_distributions"):
+            # The default path is _run on the encoded circuits; row_offset goes there.
+            kind, payload = "run", _encode(payload)
+        if kind == "run":
+            counts = self._run(payload, shots=shots, seed=seed, noise=noise, **extra)
+        else:
+            counts = self._sample_distributions(
+                payload, shots=shots, seed=seed, noise=noise, **extra
+            )
+        return np.asarray(counts)
 
     # -- what subclasses implement --------------------------------------------------------
     def _run(
@@ -128,11 +218,7 @@ class BackendBase:
         noise: NoiseModel | None,
     ) -> np.ndarray:
         """Default: bind the encoding template per row and :meth:`_run` the circuits."""
-        n = P.shape[1].bit_length() - 1
-        template = encoding_template(n)
-        return self._run(
-            template.bind(template.angles(P, validated=True)), shots=shots, seed=seed, noise=noise
-        )
+        return self._run(_encode(P), shots=shots, seed=seed, noise=noise)
 
     # -- checks ---------------------------------------------------------------------------
     def _check_common(
@@ -201,3 +287,12 @@ class BackendBase:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r} {self.capabilities.summary()}>"
+
+
+def _encode(P: np.ndarray) -> list[Circuit]:
+    template = encoding_template(P.shape[1].bit_length() - 1)
+    return template.bind(template.angles(P, validated=True))
+
+
+def _overrides(backend: BackendBase, method: str) -> bool:
+    return getattr(type(backend), method) is not getattr(BackendBase, method)

@@ -2,7 +2,8 @@
 
 Noiseless circuits are simulated as statevectors, noisy ones as density matrices under
 :mod:`qtcore.noise`'s convention; shots are multinomial draws from the exact probabilities,
-one seeded stream per row (:mod:`qtcore.shots`).
+one seeded stream per row (:mod:`qtcore.shots`), keyed by the row's index in the whole batch
+(``row_seeded``), so a batch split over an executor gives the same counts as one call.
 
 Example:
     >>> import numpy as np
@@ -49,6 +50,7 @@ class ReferenceBackend(BackendBase):
         noise=True,
         parameter_binding=True,
         exact_probabilities=True,
+        row_seeded=True,
     )
 
     def probabilities(
@@ -104,8 +106,10 @@ class ReferenceBackend(BackendBase):
         shots: int,
         seed: int | None,
         noise: NoiseModel | None,
+        row_offset: int = 0,
     ) -> np.ndarray:
-        return sample_counts(simulate_probabilities(circuits, normalize_noise(noise)), shots, seed)
+        probs = simulate_probabilities(circuits, normalize_noise(noise))
+        return sample_counts(probs, shots, seed, row_offset)
 
     def _sample_distributions(
         self,
@@ -114,5 +118,6 @@ class ReferenceBackend(BackendBase):
         shots: int,
         seed: int | None,
         noise: NoiseModel | None,
+        row_offset: int = 0,
     ) -> np.ndarray:
-        return sample_counts(self._exact(P, noise), shots, seed)
+        return sample_counts(self._exact(P, noise), shots, seed, row_offset)

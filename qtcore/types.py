@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -52,6 +53,12 @@ class Capabilities:
             and conformance then uses distribution checks only).
         thread_safe: concurrent calls from threads are correct and independent.
         gates: the IR gates ``run`` accepts.
+        row_seeded: with a seed, each row's counts depend only on the seed, the row's index in
+            the whole batch and the row itself: ``_run`` and ``_sample_distributions`` take a
+            keyword ``row_offset`` (the index of their first row in the whole batch), so a
+            batch split over an executor gives exactly the counts of one call, whatever the
+            chunk size. A backend that cannot (one random stream per call) leaves it False
+            and chunks get derived seeds (see :mod:`qtcore.chunking`).
 
     Example:
         >>> from qtcore import Capabilities
@@ -68,6 +75,7 @@ class Capabilities:
     seeded: bool = True
     thread_safe: bool = True
     gates: frozenset[str] = field(default_factory=lambda: frozenset(GATES))
+    row_seeded: bool = False
 
     def __post_init__(self) -> None:
         if (
@@ -95,6 +103,7 @@ class Capabilities:
             "max_shots": self.max_shots,
             "seeded": self.seeded,
             "thread_safe": self.thread_safe,
+            "row_seeded": self.row_seeded,
             "gates": sorted(self.gates),
         }
 
@@ -221,8 +230,12 @@ class Backend(Protocol):
         shots: int,
         seed: int | None = None,
         noise: NoiseModel | None = None,
+        executor: Executor | None = None,
+        chunk_size: int | None = None,
     ) -> np.ndarray:
-        """Counts (B, 2**n) int64, big-endian outcome index, each row summing to ``shots``."""
+        """Counts (B, 2**n) int64, big-endian outcome index, each row summing to ``shots``;
+        with ``executor``, computed as chunks of ``chunk_size`` rows on it (qtcore.chunking).
+        """
 
     def sample_distributions(
         self,
@@ -231,6 +244,8 @@ class Backend(Protocol):
         shots: int,
         seed: int | None = None,
         noise: NoiseModel | None = None,
+        executor: Executor | None = None,
+        chunk_size: int | None = None,
     ) -> np.ndarray:
         """Counts (B, 2**n) from measuring ``amplitude_encoding(P)``; same seed, same counts."""
 

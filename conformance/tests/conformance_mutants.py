@@ -247,6 +247,16 @@ class NoisyLittleEndian(NoisyDevice):
 
 
 #: Each broken backend and the check that must catch its fault.
+class IgnoresRowOffset(ReferenceBackend):
+    """Declares row_seeded and takes row_offset, but seeds every chunk's rows from 0."""
+
+    name = "mutant.ignores_row_offset"
+
+    def _sample_distributions(self, P: np.ndarray, *, shots: int, seed: Any, noise: Any,
+                              row_offset: int = 0) -> np.ndarray:
+        return super()._sample_distributions(P, shots=shots, seed=seed, noise=noise)
+
+
 MUTANTS: dict[type[ReferenceBackend], str] = {
     LittleEndian: "bit_order_one_hot_probes",
     IgnoresSeed: "seed_same_counts",
@@ -262,6 +272,7 @@ MUTANTS: dict[type[ReferenceBackend], str] = {
     LeaksMemory: "large_batch_no_memory_growth",
     SwallowsNoise: "capabilities_noise_undeclared_raises",
     IgnoresMaxQubits: "capabilities_max_qubits_enforced",
+    IgnoresRowOffset: "seed_executor_chunks",
 }
 
 

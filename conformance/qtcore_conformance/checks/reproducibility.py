@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy import stats as sps
@@ -70,6 +71,34 @@ def seed_row_independent_of_batch(ctx: CheckContext) -> None:
                      "rows 0-2 of a batch whose rows 3-5 changed (same seed)")
     longer = ctx.sample(np.vstack([P, Q]), shots=300, seed=ctx.seed)
     ctx.expect_equal(whole, longer[:6], "the first 6 rows of a longer batch (same seed)")
+
+
+@check("reproducibility")
+def seed_executor_chunks(ctx: CheckContext) -> None:
+    """With executor=, a row-seeded backend gives one call's counts for any chunk size; any
+    backend gives one call's counts in one chunk and the same counts for a fixed chunk size."""
+    _require_seeded(ctx)
+    P = ctx.rng("rows").dirichlet(np.ones(8), size=5)
+    whole = ctx.sample(P, shots=300, seed=ctx.seed)
+    got = {}
+    try:
+        with ThreadPoolExecutor(2) as ex:
+            for label, size in (("chunks of 2", 2), ("chunks of 2 again", 2), ("one chunk", 5)):
+                out = ctx.backend.sample_distributions(
+                    P, shots=300, seed=ctx.seed, executor=ex, chunk_size=size
+                )
+                got[label] = ctx._checked(out, 5, 8, 300, f"sample_distributions({label})")
+    except TypeError as exc:
+        ctx.fail(
+            f"sample_distributions(..., executor=, chunk_size=) raised TypeError: {exc}; the "
+            "Backend protocol takes them (subclass qtcore.BackendBase to get them)"
+        )
+    ctx.expect_equal(got["one chunk"], whole, "one chunk on an executor vs no executor")
+    ctx.expect_equal(got["chunks of 2 again"], got["chunks of 2"],
+                     "chunks of 2 rows twice with the same seed")
+    if ctx.caps.row_seeded:
+        ctx.expect_equal(got["chunks of 2"], whole,
+                         "chunks of 2 rows vs one call (the backend declares row_seeded)")
 
 
 _CHILD = """

@@ -18,7 +18,9 @@ How a job runs:
    counted without Cirq's per-shot bit loop, :func:`qtcore_cirq.convert.sample_counts`)
    under its own seeded stream,
    ``SeedSequence(seed, spawn_key=(row,))`` (:func:`qtcore.shots.row_generators`), so the same
-   seed gives the same counts and row i's counts do not depend on the other rows. This is
+   seed gives the same counts and row i's counts do not depend on the other rows; ``row``
+   is the index in the whole batch (``row_seeded``: chunks run with ``executor=`` get the
+   counts of one call). This is
    what ``cirq.Simulator.run`` does for terminal measurements (simulate once, sample the
    final state), with a stream per row instead of one per call.
 
@@ -161,9 +163,10 @@ class CirqBackend(BackendBase):
         shots: int,
         seed: int | None,
         noise: NoiseModel | None,
+        row_offset: int = 0,
     ) -> np.ndarray:
         n = circuits[0].n_qubits
-        rngs = row_generators(seed, len(circuits))
+        rngs = row_generators(seed, len(circuits), row_offset)
         out = np.zeros((len(circuits), 2**n), dtype=np.int64)
         for rows, circuit, values in self._groups(circuits, noise):
             for members, state in self._sweep(circuit, values, n):
@@ -178,6 +181,7 @@ class CirqBackend(BackendBase):
         shots: int,
         seed: int | None,
         noise: NoiseModel | None,
+        row_offset: int = 0,
     ) -> np.ndarray:
         n = P.shape[1].bit_length() - 1
         if noise is None:
@@ -187,7 +191,7 @@ class CirqBackend(BackendBase):
             # Noise acts after each RY and CX of the IR template, so that form is kept.
             circuit = template_circuit(n, noise)
             angles = encoding_template(n).angles(P, validated=True)
-        rngs = row_generators(seed, P.shape[0])
+        rngs = row_generators(seed, P.shape[0], row_offset)
         out = np.zeros((P.shape[0], 2**n), dtype=np.int64)
         for members, state in self._sweep(circuit, angles, n):
             for i in members:
@@ -266,6 +270,7 @@ class CirqSimulatorBackend(CirqBackend):
         noise=False,
         parameter_binding=True,
         exact_probabilities=True,
+        row_seeded=True,
     )
 
     def _simulator(self) -> cirq.Simulator:
@@ -298,6 +303,7 @@ class CirqDensityMatrixBackend(CirqBackend):
         noise=True,
         parameter_binding=True,
         exact_probabilities=True,
+        row_seeded=True,
     )
 
     def _simulator(self) -> cirq.DensityMatrixSimulator:

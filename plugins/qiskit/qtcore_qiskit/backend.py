@@ -11,6 +11,13 @@ and ``i``. So the same ``s`` gives the same counts, row ``i``'s counts depend on
 (``s`` and ``s + 1``) give unrelated streams. ``seed=None`` draws the base from fresh OS
 entropy. IBM hardware cannot be seeded (``capabilities.seeded`` is False there).
 
+Chunks. Aer seeds experiment ``i`` of a job with ``seed_simulator + 2113·i``
+(:data:`AER_SEED_STRIDE`, measured on qiskit-aer 0.18 and checked on every chunked job), so a
+chunk whose first row is row ``r`` of the whole batch runs with
+``seed_simulator = aer_seed(s) + 2113·r`` and each row gets exactly the stream it gets in one
+job: ``qiskit.aer`` and ``qiskit.fake:*`` are ``row_seeded``, and a batch split over an
+executor (``executor=``) gives the same counts as one call, for any chunk size.
+
 Example:
     >>> import numpy as np
     >>> import qtcore
@@ -49,6 +56,7 @@ from qtcore_qiskit.noise import to_aer_noise_model
 
 __all__ = [
     "AER_MAX_QUBITS",
+    "AER_SEED_STRIDE",
     "DENSITY_MATRIX_MAX_QUBITS",
     "AerBackend",
     "DeviceCompiler",
@@ -60,6 +68,10 @@ __all__ = [
 
 #: Largest n of ``qiskit.aer`` (see the README for the measurements behind it).
 AER_MAX_QUBITS = 20
+
+#: Aer gives experiment ``i`` of a job the seed ``seed_simulator + AER_SEED_STRIDE * i``
+#: (read back from each result's ``seed_simulator``; a chunked job checks it).
+AER_SEED_STRIDE = 2113
 
 #: Above this, a noisy job runs as statevector trajectories: a density matrix of n qubits
 #: holds 4**n complex numbers (16 MiB at 10, 4 GiB at 14).
@@ -126,12 +138,18 @@ def _run_aer(
     expected: int,
     backend_name: str,
     parameter_binds: list[dict[Any, list[float]]] | None = None,
+    row_offset: int = 0,
 ) -> np.ndarray:
-    """One Aer job; counts (expected, 2**n) in qtcore's order, or a BackendError."""
+    """One Aer job; counts (expected, 2**n) in qtcore's order, or a BackendError.
+
+    ``row_offset``: the job's first row in a larger batch (an executor's chunk); its rows
+    then get the seeds they get in one job over the whole batch.
+    """
     width = 2 * n_active if method == "density_matrix" else n_active
+    base = aer_seed(seed) + AER_SEED_STRIDE * row_offset
     options: dict[str, Any] = {
         "shots": shots,
-        "seed_simulator": aer_seed(seed),
+        "seed_simulator": base,
         "method": method,
         "max_parallel_threads": 1 if width < PARALLEL_MIN_QUBITS else 0,
     }
@@ -149,6 +167,15 @@ def _run_aer(
         bad = next((e for e in experiments if not e.success), None)
         status = bad.status if bad is not None else f"{len(experiments)} results for {expected}"
         raise BackendError(f"Aer job for {backend_name!r} did not succeed: {status}")
+    if row_offset:
+        seeds = [e.seed_simulator for e in experiments]
+        if seeds != [base + AER_SEED_STRIDE * i for i in range(expected)]:
+            raise BackendError(
+                f"this qiskit-aer seeds experiments {seeds[:3]}… from seed_simulator={base}, "
+                f"not {base} + {AER_SEED_STRIDE}·i as {backend_name!r} assumes: chunked "
+                "counts would not equal one call's; run without executor= or report this "
+                "qiskit-aer version to qtcore-qiskit"
+            )
     return counts_to_array([e.data.counts for e in experiments], n)
 
 
@@ -275,7 +302,9 @@ class AerBackend(BackendBase):
     """
 
     name = "qiskit.aer"
-    capabilities = Capabilities(max_qubits=AER_MAX_QUBITS, noise=True, parameter_binding=True)
+    capabilities = Capabilities(
+        max_qubits=AER_MAX_QUBITS, noise=True, parameter_binding=True, row_seeded=True
+    )
 
     def __init__(self, *, method: str = "auto") -> None:
         from qiskit_aer import AerSimulator
@@ -303,7 +332,13 @@ class AerBackend(BackendBase):
         return result
 
     def _run(
-        self, circuits: list[Circuit], *, shots: int, seed: int | None, noise: NoiseModel | None
+        self,
+        circuits: list[Circuit],
+        *,
+        shots: int,
+        seed: int | None,
+        noise: NoiseModel | None,
+        row_offset: int = 0,
     ) -> np.ndarray:
         n = circuits[0].n_qubits
         return _run_aer(
@@ -316,10 +351,17 @@ class AerBackend(BackendBase):
             n_active=n,
             expected=len(circuits),
             backend_name=self.name,
+            row_offset=row_offset,
         )
 
     def _sample_distributions(
-        self, P: np.ndarray, *, shots: int, seed: int | None, noise: NoiseModel | None
+        self,
+        P: np.ndarray,
+        *,
+        shots: int,
+        seed: int | None,
+        noise: NoiseModel | None,
+        row_offset: int = 0,
     ) -> np.ndarray:
         n = P.shape[1].bit_length() - 1
         circuit, parameters = self._template(n)
@@ -333,6 +375,7 @@ class AerBackend(BackendBase):
             n_active=n,
             expected=P.shape[0],
             backend_name=self.name,
+            row_offset=row_offset,
             parameter_binds=_binds(parameters, encoding_template(n).angles(P, validated=True)),
         )
 
@@ -418,6 +461,7 @@ class FakeDeviceBackend(BackendBase):
             max_qubits=min(self.device.num_qubits, AER_MAX_QUBITS),
             noise=False,
             parameter_binding=True,
+            row_seeded=True,
         )
         self._simulator = AerSimulator.from_backend(self.device)
         self.compiler = DeviceCompiler(
@@ -429,7 +473,13 @@ class FakeDeviceBackend(BackendBase):
         )
 
     def _run(
-        self, circuits: list[Circuit], *, shots: int, seed: int | None, noise: NoiseModel | None
+        self,
+        circuits: list[Circuit],
+        *,
+        shots: int,
+        seed: int | None,
+        noise: NoiseModel | None,
+        row_offset: int = 0,
     ) -> np.ndarray:
         compiled = [self.compiler.bound(c) for c in circuits]
         active = max(_active_qubits(c) for c in compiled)
@@ -443,10 +493,17 @@ class FakeDeviceBackend(BackendBase):
             n_active=active,
             expected=len(circuits),
             backend_name=self.name,
+            row_offset=row_offset,
         )
 
     def _sample_distributions(
-        self, P: np.ndarray, *, shots: int, seed: int | None, noise: NoiseModel | None
+        self,
+        P: np.ndarray,
+        *,
+        shots: int,
+        seed: int | None,
+        noise: NoiseModel | None,
+        row_offset: int = 0,
     ) -> np.ndarray:
         n = P.shape[1].bit_length() - 1
         template = encoding_template(n)
@@ -464,6 +521,7 @@ class FakeDeviceBackend(BackendBase):
             n_active=active,
             expected=P.shape[0],
             backend_name=self.name,
+            row_offset=row_offset,
             parameter_binds=[dict(zip(circuit.parameters, values.T.tolist()))],
         )
 
