@@ -41,6 +41,7 @@ from qtcore.noise import NoiseModel
 from qtcore.reference import ReferenceBackend
 from qtcore.registry import PluginRecord, Registered, get_registry
 from qtcore.types import (
+    AttentionSampler,
     Backend,
     BackendInfo,
     Capabilities,
@@ -58,6 +59,7 @@ __version__ = "0.1.0"
 API_VERSION = "0.1"
 
 __all__ = [
+    "AttentionSampler",
     "API_VERSION",
     "GATES",
     "Backend",
@@ -123,7 +125,7 @@ def get_backend(name: str, **options: Any) -> Backend:
     return backend
 
 
-def get_sampler(name: str, **options: Any) -> Sampler:
+def get_sampler(name: str, **options: Any) -> Sampler | AttentionSampler:
     """The sampler registered as ``name``, created with ``options``.
 
     Example:
@@ -134,7 +136,7 @@ def get_sampler(name: str, **options: Any) -> Sampler:
         ...     print("unknown")
         unknown
     """
-    sampler: Sampler = get_registry().create("sampler", name, **options)
+    sampler: Sampler | AttentionSampler = get_registry().create("sampler", name, **options)
     return sampler
 
 

@@ -4,7 +4,8 @@ Every sampler has a ``name`` and ``sample_weights(p, num_samples, *, generator=N
 returning ``W`` of ``p``'s shape (…, N), device and dtype, at most ``num_samples`` non-zero
 entries per row, and ``E[W] = p``; the estimate of an attention output ``p·V`` is ``W·V``.
 They are registered through the core's ``qtcore_samplers`` hook as ``multinomial``,
-``stratified``, ``sobol`` and ``topk``; ``qtcore.get_sampler(name)`` creates one. This
+``stratified``, ``sobol`` and ``topk``; the *attending* samplers ``importance``, ``hyper``
+and ``control`` take q, k, v instead (:mod:`qtcore.sampling.attend`); ``qtcore.get_sampler(name)`` creates one. This
 package needs torch; ``import qtcore`` does not import it.
 
 Example:
@@ -18,7 +19,11 @@ Example:
 
 from __future__ import annotations
 
+from qtcore.sampling.attend import AttendingSampler
 from qtcore.sampling.base import SamplerBase
+from qtcore.sampling.control import MultilevelControlVariate
+from qtcore.sampling.hyper import HyperSampler
+from qtcore.sampling.importance import ImportanceSampler, LowRankProposal
 from qtcore.sampling.multinomial import MultinomialSampler
 from qtcore.sampling.sobol import SobolSampler
 from qtcore.sampling.stratified import StratifiedSampler
@@ -26,6 +31,11 @@ from qtcore.sampling.topk import TopKSampler
 
 __all__ = [
     "BUILTIN_SAMPLERS",
+    "AttendingSampler",
+    "HyperSampler",
+    "ImportanceSampler",
+    "LowRankProposal",
+    "MultilevelControlVariate",
     "MultinomialSampler",
     "SamplerBase",
     "SobolSampler",
@@ -34,6 +44,15 @@ __all__ = [
 ]
 
 #: The built-in sampler classes by registered name.
-BUILTIN_SAMPLERS: dict[str, type[SamplerBase]] = {
-    cls.name: cls for cls in (MultinomialSampler, StratifiedSampler, SobolSampler, TopKSampler)
+BUILTIN_SAMPLERS: dict[str, type[SamplerBase] | type[AttendingSampler]] = {
+    cls.name: cls
+    for cls in (
+        MultinomialSampler,
+        StratifiedSampler,
+        SobolSampler,
+        TopKSampler,
+        ImportanceSampler,
+        HyperSampler,
+        MultilevelControlVariate,
+    )
 }
