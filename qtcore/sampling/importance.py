@@ -357,11 +357,15 @@ class ImportanceSampler(AttendingSampler):
 
 
 def _gather_rows(x: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
-    """``x[g, idx[g, ...]]`` for x (G, M, D) and idx (G, ...): (G, ..., D)."""
-    G, D = x.shape[0], x.shape[-1]
-    flat = idx.reshape(G, -1)
-    out = x.gather(1, flat.unsqueeze(-1).expand(G, flat.shape[1], D))
-    return out.reshape(*idx.shape, D)
+    """``x[g, idx[g, ...]]`` for x (G, M, D) and idx (G, ...): (G, ..., D).
+
+    One ``index_select`` of whole rows: ``gather`` with an index expanded over D would read
+    D index entries per value.
+    """
+    G, M, D = x.shape
+    offsets = (torch.arange(G, device=x.device) * M).view(G, *([1] * (idx.dim() - 1)))
+    flat = (idx + offsets).reshape(-1)
+    return x.reshape(G * M, D).index_select(0, flat).view(*idx.shape, D)
 
 
 def _estimate(
@@ -395,12 +399,19 @@ def _estimate(
         pos = order.clamp(max=N - 1)
         kb = _gather_rows(kd, pos)  # (G, C, bs, E)
         n_blk = alive.sum(dim=-1)  # (G, C)
-        mu = (kb * alive.unsqueeze(-1)).sum(dim=2) / n_blk.clamp(min=1).unsqueeze(-1)
+        stats = _block_stats(kb, alive, scale)  # (G, 2E, C)
+        log_nblk = n_blk.to(dt).log().unsqueeze(1)  # (G, 1, C)
+        # Queries are grouped by their best *super-block* (16 leaves): a 16× cheaper pass.
+        Cs = 1 << max(0, levels - 4)
+        super_stats = _block_stats(kb.view(G, Cs, -1, E), alive.view(G, Cs, -1), scale)
+        log_nsup = alive.view(G, Cs, -1).sum(dim=-1).to(dt).log().unsqueeze(1)
         search = torch.where(alive, order, torch.iinfo(torch.int64).max)  # dead last
         cid = torch.arange(C, device=dev).view(1, C, 1).expand(G, C, bs)
         blk_of = torch.zeros(G, Np, dtype=torch.int64, device=dev)
         blk_of.scatter_(1, order.reshape(G, -1), cid.reshape(G, -1))
         blk_of = blk_of[:, :N]
+
+        plain = rows.allowed is None and not rows.causal
 
         def counts(qpos: torch.Tensor) -> torch.Tensor:
             """n_c(i) (G, M, C) for query positions qpos (G, M)."""
@@ -418,13 +429,14 @@ def _estimate(
 
         # -- queries sorted by their most probable block, cut into query blocks --
         top1 = torch.empty(G, L, dtype=torch.int64, device=dev)
-        step = max(1, (1 << 22) // max(1, G * C))
+        step = max(1, (1 << 22) // max(1, G * Cs))
         for s0 in range(0, L, step):
-            qpos = torch.arange(s0, min(L, s0 + step), device=dev).expand(G, -1)
-            lp = torch.matmul(q[:, s0 : s0 + step].detach() * scale, mu.transpose(1, 2))
-            lp = lp + counts(qpos).log()
-            top1[:, s0 : s0 + step] = lp.argmax(dim=-1)
+            lp = torch.matmul(_features(q[:, s0 : s0 + step].detach()), super_stats)
+            top1[:, s0 : s0 + step] = lp.add_(log_nsup).argmax(dim=-1)
         qorder = top1.argsort(dim=1, stable=True)
+    # Keys and values in block order, contiguous: a heavy block is one 4·bs·E-byte row.
+    kbg = _gather_rows(k, pos).reshape(G * C, bs * E)
+    vbg = _gather_rows(v, pos).reshape(G * C, bs * Ev)
     Qb = self.query_block
     nqb = -(-L // Qb)
     Lp = nqb * Qb
@@ -444,15 +456,14 @@ def _estimate(
         qc = _gather_rows(q, qpos)  # (G, nb·Qb, E)
         with torch.no_grad():
             n_ic = counts(qpos)  # (G, M, C)
-            lp = torch.matmul(qc.detach() * scale, mu.transpose(1, 2)) + n_ic.log()
+            plog = torch.matmul(_features(qc.detach()), stats)
+            lp = plog + (log_nblk if plain else n_ic.log())
             top = lp.amax(dim=-1, keepdim=True)
             live = torch.isfinite(top)
             a = torch.exp(lp - torch.where(live, top, 0.0))  # (G, M, C)
             mass = (a / a.sum(dim=-1, keepdim=True).clamp(min=1e-30)).view(G, nb, Qb, C).sum(2)
             H = mass.topk(m, dim=-1).indices if m > 0 else mass[..., :0].long()  # (G, nb, m)
-            plog_max = torch.where(
-                n_ic > 0, torch.matmul(qc.detach() * scale, mu.transpose(1, 2)), float("-inf")
-            ).amax(dim=-1, keepdim=True)
+            plog_max = plog.masked_fill_(n_ic == 0, float("-inf")).amax(dim=-1, keepdim=True)
         qb4 = qc.view(G, nb, Qb, E)
         qpos4 = qpos.view(G, nb, Qb)
         # -- heavy blocks, exactly --
@@ -460,8 +471,9 @@ def _estimate(
             hpos = _block_positions(order, H)  # (G, nb, m·bs)
             halive = hpos < N
             hp = hpos.clamp(max=N - 1)
-            kh = _gather_rows(k, hp)  # (G, nb, m·bs, E)
-            vh = _gather_rows(v, hp)
+            hflat = (H + (torch.arange(G, device=dev) * C).view(G, 1, 1)).reshape(-1)
+            kh = kbg.index_select(0, hflat).view(G, nb, m * bs, E)
+            vh = vbg.index_select(0, hflat).view(G, nb, m * bs, Ev)
             logits = torch.matmul(qb4 * scale, kh.transpose(-2, -1))  # (G, nb, Qb, m·bs)
             ok = halive.unsqueeze(2).expand_as(logits)
             if rows.causal:
@@ -519,16 +531,22 @@ def _estimate(
                 target = torch.minimum((u * n_hit).floor() + 1, n_hit.clamp(min=1))
                 slot = torch.searchsorted(cum.to(dt).contiguous(), target.unsqueeze(-1).contiguous())
                 slot = slot.squeeze(-1).clamp(max=bs - 1)
-            j = order.reshape(G, -1).gather(1, (cidx * bs + slot).reshape(G, -1)).view(G, M, S).clamp(max=N - 1)
-        kj = _gather_rows(k, j)  # (G, M, S, E)
-        s = (qc.unsqueeze(2) * scale * kj).sum(dim=-1)  # (G, M, S)
+            flat = cidx * bs + slot  # the draw's place in block order
+            j = order.reshape(G, -1).gather(1, flat.reshape(G, -1)).view(G, M, S).clamp(max=N - 1)
+        kj = _gather_rows(kbg.view(G, C * bs, E), flat)  # (G, M, S, E)
+        s = torch.matmul(kj, (qc * scale).unsqueeze(-1)).squeeze(-1)  # (G, M, S)
         if rows.bias is not None:
             s = s + rows.bias.reshape(G, -1).gather(1, (qpos.unsqueeze(-1) * N + j).reshape(G, -1)).view_as(s)
         w = ratio * torch.exp(s - shift.view(G, M, 1))
         w = torch.where(ratio > 0, w, 0.0)  # a zero-weight draw never reads an inf logit
         Zt = w.sum(dim=-1, keepdim=True)
         w_num = w * dropout_keep(tuple(w.shape), dropout_p, w, generator)
-        num_t = torch.matmul(w_num.unsqueeze(-2), _gather_rows(v, j)).squeeze(-2)
+        num_t = torch.nn.functional.embedding_bag(
+            (flat + (torch.arange(G, device=dev) * (C * bs)).view(G, 1, 1)).reshape(-1, S),
+            vbg.view(G * C * bs, Ev),
+            per_sample_weights=w_num.reshape(-1, S).to(v.dtype),
+            mode="sum",
+        ).view(G, M, Ev).to(dt)
         if W is not None:
             lin = (qpos.unsqueeze(-1) * N + j).reshape(G, -1)
             kept = torch.where(real.view(G, M, 1), w_num, 0.0)
@@ -542,6 +560,25 @@ def _estimate(
     Z = torch.zeros(G, L, 1, dtype=dt, device=dev).scatter(1, back, Z_s[:, :L])
     shift_out = torch.zeros(G, L, 1, dtype=dt, device=dev).scatter(1, back, shift_s[:, :L])
     return Estimate(num, Z, shift_out, W)
+
+
+def _block_stats(kb: torch.Tensor, alive: torch.Tensor, scale: float) -> torch.Tensor:
+    """``[scale·μ_c; ½·scale²·σ²_c]`` (G, 2E, C) of blocks kb (G, C, b, E).
+
+    log mean_{j∈c} exp(scale·q·k_j) ≈ scale·q·μ_c + ½·scale²·Σ_e q_e² σ²_{c,e} (second
+    order, diagonal covariance): a block of spread keys is not mistaken for a weak one.
+    """
+    n = alive.sum(dim=-1).clamp(min=1).unsqueeze(-1).to(kb.dtype)
+    live = alive.unsqueeze(-1)
+    mu = (kb * live).sum(dim=2) / n
+    var = ((kb - mu.unsqueeze(2)) * live).square().sum(dim=2) / n
+    return torch.cat([mu * scale, var * (0.5 * scale * scale)], dim=-1).transpose(1, 2)
+
+
+def _features(q: torch.Tensor) -> torch.Tensor:
+    """``[q, q²]``: with the block statistics ``[scale·μ; ½·scale²·σ²]`` one product gives
+    the second-order block logit."""
+    return torch.cat([q, q * q], dim=-1)
 
 
 def _block_positions(order: torch.Tensor, H: torch.Tensor) -> torch.Tensor:
