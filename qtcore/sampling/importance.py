@@ -447,113 +447,85 @@ def _estimate(
     Z_s = torch.zeros(G, Lp, 1, dtype=dt, device=dev)
     shift_s = torch.zeros(G, Lp, 1, dtype=dt, device=dev)
     W = torch.zeros(G, L, N, dtype=dt, device=dev) if need_weights else None
-    chunk = max(1, (1 << 21) // max(1, G * Qb * max(C, m * bs)))
+    T = m * bs + S  # keys of one query block's tile: heavy blocks, then the shared draws
+    chunk = max(1, (1 << 21) // max(1, G * Qb * max(C, T)))
+    if rows.allowed is not None:
+        chunk = max(1, min(chunk, (1 << 22) // max(1, G * Qb * N)))
+    goff = torch.arange(G, device=dev).view(G, 1, 1)
     for c0 in range(0, nqb, chunk):
         c1 = min(nqb, c0 + chunk)
         nb = c1 - c0
-        qpos = qorder[:, c0 * Qb : c1 * Qb]  # (G, nb·Qb)
+        M = nb * Qb
+        qpos = qorder[:, c0 * Qb : c1 * Qb]  # (G, M)
         real = torch.arange(c0 * Qb, c1 * Qb, device=dev).expand(G, -1) < L  # not padding
-        qc = _gather_rows(q, qpos)  # (G, nb·Qb, E)
+        qc = _gather_rows(q, qpos)  # (G, M, E)
         with torch.no_grad():
             n_ic = counts(qpos)  # (G, M, C)
             plog = torch.matmul(_features(qc.detach()), stats)
             lp = plog + (log_nblk if plain else n_ic.log())
             top = lp.amax(dim=-1, keepdim=True)
-            live = torch.isfinite(top)
-            a = torch.exp(lp - torch.where(live, top, 0.0))  # (G, M, C)
-            mass = (a / a.sum(dim=-1, keepdim=True).clamp(min=1e-30)).view(G, nb, Qb, C).sum(2)
-            H = mass.topk(m, dim=-1).indices if m > 0 else mass[..., :0].long()  # (G, nb, m)
+            a = torch.exp(lp - torch.where(torch.isfinite(top), top, 0.0))
+            a = a / a.sum(dim=-1, keepdim=True).clamp(min=1e-30)  # each row's proposal
+            # The query block's proposal: the mean of its rows' (a valid proposal for each
+            # row: positive wherever that row's is).
+            abar = a.view(G, nb, Qb, C).sum(dim=2)
+            H = abar.topk(m, dim=-1).indices if m > 0 else abar[..., :0].long()  # (G, nb, m)
+            abar.scatter_(2, H, 0.0)
             plog_max = plog.masked_fill_(n_ic == 0, float("-inf")).amax(dim=-1, keepdim=True)
-        qb4 = qc.view(G, nb, Qb, E)
-        qpos4 = qpos.view(G, nb, Qb)
-        # -- heavy blocks, exactly --
-        if m > 0:
-            hpos = _block_positions(order, H)  # (G, nb, m·bs)
-            halive = hpos < N
-            hp = hpos.clamp(max=N - 1)
-            hflat = (H + (torch.arange(G, device=dev) * C).view(G, 1, 1)).reshape(-1)
-            kh = kbg.index_select(0, hflat).view(G, nb, m * bs, E)
-            vh = vbg.index_select(0, hflat).view(G, nb, m * bs, Ev)
-            logits = torch.matmul(qb4 * scale, kh.transpose(-2, -1))  # (G, nb, Qb, m·bs)
-            ok = halive.unsqueeze(2).expand_as(logits)
-            if rows.causal:
-                ok = ok & (hp.unsqueeze(2) <= qpos4.unsqueeze(-1))
-            if rows.allowed is not None or rows.bias is not None:
-                lin = (qpos4.unsqueeze(-1) * N + hp.unsqueeze(2)).reshape(G, -1)
-                if rows.allowed is not None:
-                    ok = ok & rows.allowed.reshape(G, -1).gather(1, lin).view_as(ok)
-                if rows.bias is not None:
-                    logits = logits + rows.bias.reshape(G, -1).gather(1, lin).view_as(logits)
-            logits = logits.masked_fill(~ok, float("-inf"))
-            with torch.no_grad():
-                hmax = logits.detach().amax(dim=-1, keepdim=True)
-                shift = torch.maximum(hmax, plog_max.view(G, nb, Qb, 1))
-                shift = torch.where(torch.isfinite(shift), shift, 0.0)
-            eh = torch.exp(logits - shift)
-            Zh = eh.sum(dim=-1, keepdim=True)
-            eh_num = eh * dropout_keep(tuple(eh.shape), dropout_p, eh, generator)
-            num_h = torch.matmul(eh_num, vh)
-            if W is not None:
-                keep = ok & real.view(G, nb, Qb, 1)
-                lin = qpos4.unsqueeze(-1) * N + hp.unsqueeze(2)
-                W.view(G, -1).scatter_add_(
-                    1, lin.expand_as(eh_num).reshape(G, -1),
-                    torch.where(keep, eh_num, 0.0).reshape(G, -1).detach(),
-                )
-        else:
-            shift = torch.where(torch.isfinite(plog_max), plog_max, 0.0).view(G, nb, Qb, 1)
-            num_h = torch.zeros(G, nb, Qb, Ev, dtype=dt, device=dev)
-            Zh = torch.zeros(G, nb, Qb, 1, dtype=dt, device=dev)
-        # -- tail blocks, sampled --
-        with torch.no_grad():
-            if m > 0:
-                hmask = torch.zeros(G, nb, C, dtype=torch.bool, device=dev).scatter_(2, H, True)
-                a = a.view(G, nb, Qb, C).masked_fill(hmask.unsqueeze(2), 0.0).view(G, -1, C)
-            M = nb * Qb
-            cidx, wc = self.base.sample_indices(a.reshape(G * M, C), S, generator=generator)
-            cidx = cidx.view(G, M, S)
-            wc = wc.view(G, M, S).to(dt)
-            a_hit = a.gather(2, cidx)
-            n_hit = n_ic.gather(2, cidx)
+            cidx, wc = self.base.sample_indices(abar.reshape(G * nb, C), S, generator=generator)
+            cidx, wc = cidx.view(G, nb, S), wc.view(G, nb, S).to(dt)
+            a_hit = abar.gather(2, cidx)
+            n_hit = n_blk.gather(1, cidx.view(G, -1)).view(G, nb, S).to(dt)
             ratio = torch.where(a_hit > 0, wc / torch.where(a_hit > 0, a_hit, 1.0), 0.0) * n_hit
             source = generator.device if generator is not None else dev
-            u = torch.rand((G, M, S), generator=generator, device=source, dtype=dt).to(dev)
-            if rows.allowed is None:
-                slot = torch.minimum((u * n_hit).floor(), (n_hit - 1).clamp(min=0)).long()
-            else:
-                members = order.reshape(G, -1).gather(1, cidx.reshape(G, -1, 1).mul(bs).add(
-                    torch.arange(bs, device=dev)
-                ).reshape(G, -1)).view(G, M, S, bs)
-                mem_ok = (members < N) & rows.allowed.reshape(G, -1).gather(
-                    1, (qpos.view(G, M, 1, 1) * N + members.clamp(max=N - 1)).reshape(G, -1)
-                ).view(G, M, S, bs)
-                cum = mem_ok.cumsum(dim=-1)
-                target = torch.minimum((u * n_hit).floor() + 1, n_hit.clamp(min=1))
-                slot = torch.searchsorted(cum.to(dt).contiguous(), target.unsqueeze(-1).contiguous())
-                slot = slot.squeeze(-1).clamp(max=bs - 1)
-            flat = cidx * bs + slot  # the draw's place in block order
-            j = order.reshape(G, -1).gather(1, flat.reshape(G, -1)).view(G, M, S).clamp(max=N - 1)
-        kj = _gather_rows(kbg.view(G, C * bs, E), flat)  # (G, M, S, E)
-        s = torch.matmul(kj, (qc * scale).unsqueeze(-1)).squeeze(-1)  # (G, M, S)
-        if rows.bias is not None:
-            s = s + rows.bias.reshape(G, -1).gather(1, (qpos.unsqueeze(-1) * N + j).reshape(G, -1)).view_as(s)
-        w = ratio * torch.exp(s - shift.view(G, M, 1))
-        w = torch.where(ratio > 0, w, 0.0)  # a zero-weight draw never reads an inf logit
-        Zt = w.sum(dim=-1, keepdim=True)
+            u = torch.rand((G, nb, S), generator=generator, device=source, dtype=dt).to(dev)
+            slot = torch.minimum((u * n_hit).floor(), (n_hit - 1).clamp(min=0)).long()
+            flat = cidx * bs + slot  # each draw's place in block order
+            tail_pos = order.reshape(G, -1).gather(1, flat.view(G, -1)).view(G, nb, S)
+            hpos = _block_positions(order, H)  # (G, nb, m·bs)
+            tpos = torch.cat([hpos, tail_pos], dim=2)  # (G, nb, T) key positions
+            talive = tpos < N
+            tp = tpos.clamp(max=N - 1)
+            mult = torch.cat([torch.ones(G, nb, m * bs, dtype=dt, device=dev), ratio], dim=2)
+        hflat = (H + goff * C).reshape(-1)
+        tflat = (flat + goff * (C * bs)).reshape(-1)
+        kt = torch.cat([
+            kbg.index_select(0, hflat).view(G, nb, m * bs, E),
+            kbg.view(G * C * bs, E).index_select(0, tflat).view(G, nb, S, E),
+        ], dim=2)
+        vt = torch.cat([
+            vbg.index_select(0, hflat).view(G, nb, m * bs, Ev),
+            vbg.view(G * C * bs, Ev).index_select(0, tflat).view(G, nb, S, Ev),
+        ], dim=2)
+        qb4 = qc.view(G, nb, Qb, E)
+        qpos4 = qpos.view(G, nb, Qb)
+        logits = torch.matmul(qb4 * scale, kt.transpose(-2, -1))  # (G, nb, Qb, T)
+        ok = talive.unsqueeze(2).expand_as(logits)
+        if rows.causal:
+            ok = ok & (tp.unsqueeze(2) <= qpos4.unsqueeze(-1))
+        if rows.allowed is not None or rows.bias is not None:
+            lin = (qpos4.unsqueeze(-1) * N + tp.unsqueeze(2)).reshape(G, -1)
+            if rows.allowed is not None:
+                ok = ok & rows.allowed.reshape(G, -1).gather(1, lin).view_as(ok)
+            if rows.bias is not None:
+                logits = logits + rows.bias.reshape(G, -1).gather(1, lin).view_as(logits)
+        ok = ok & (mult > 0).unsqueeze(2)  # a zero-weight draw never reads its logit
+        logits = logits.masked_fill(~ok, float("-inf"))
+        with torch.no_grad():
+            hmax = logits[..., : m * bs].detach().amax(dim=-1, keepdim=True)
+            shift = torch.maximum(hmax, plog_max.view(G, nb, Qb, 1))
+            shift = torch.where(torch.isfinite(shift), shift, 0.0)
+        w = torch.exp(logits - shift) * mult.unsqueeze(2)
+        Zc = w.sum(dim=-1, keepdim=True)
         w_num = w * dropout_keep(tuple(w.shape), dropout_p, w, generator)
-        num_t = torch.nn.functional.embedding_bag(
-            (flat + (torch.arange(G, device=dev) * (C * bs)).view(G, 1, 1)).reshape(-1, S),
-            vbg.view(G * C * bs, Ev),
-            per_sample_weights=w_num.reshape(-1, S).to(v.dtype),
-            mode="sum",
-        ).view(G, M, Ev).to(dt)
+        numc = torch.matmul(w_num.to(vt.dtype), vt).to(dt)
         if W is not None:
-            lin = (qpos.unsqueeze(-1) * N + j).reshape(G, -1)
-            kept = torch.where(real.view(G, M, 1), w_num, 0.0)
-            W.view(G, -1).scatter_add_(1, lin, kept.reshape(G, -1).detach())
+            lin = (qpos4.unsqueeze(-1) * N + tp.unsqueeze(2)).expand_as(w_num)
+            kept = torch.where(ok & real.view(G, nb, Qb, 1), w_num, 0.0)
+            W.view(G, -1).scatter_add_(1, lin.reshape(G, -1), kept.reshape(G, -1).detach())
         rs = slice(c0 * Qb, c1 * Qb)
-        num_s[:, rs] = num_h.view(G, M, Ev) + num_t
-        Z_s[:, rs] = Zh.view(G, M, 1) + Zt
+        num_s[:, rs] = numc.view(G, M, Ev)
+        Z_s[:, rs] = Zc.view(G, M, 1)
         shift_s[:, rs] = shift.view(G, M, 1)
     back = qorder[:, :L].unsqueeze(-1)
     num = torch.zeros(G, L, Ev, dtype=dt, device=dev).scatter(1, back.expand(G, L, Ev), num_s[:, :L])
