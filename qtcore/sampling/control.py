@@ -222,20 +222,33 @@ def _spread(D: torch.Tensor, assign: torch.Tensor, C: int, rows: Rows) -> torch.
     D is handed to the keys its mean is taken over (earlier keys of its cluster, causal)."""
     G, L, N = D.shape
     visible = _visible_keys(rows)
-    if rows.causal:
-        # v̄_j averages keys l ≤ j of j's cluster: key l receives Σ_{j ≥ l, c(j)=c(l)} D_j/n_j.
+    if _prefix(rows):
+        # v̄_j averages visible keys l ≤ j of j's cluster: key l receives
+        # Σ_{j ≥ l, c(j)=c(l)} D_j/n_j.
         onehot = torch.zeros(G, N, C, dtype=D.dtype, device=D.device).scatter_(
-            2, assign.unsqueeze(-1), 1.0)
+            2, assign.unsqueeze(-1), 1.0) * visible.unsqueeze(-1).to(D.dtype)
         n = onehot.cumsum(dim=1).gather(2, assign.unsqueeze(-1)).squeeze(-1)  # n_j (G, N)
         per = (D / n.clamp(min=1).unsqueeze(1)).unsqueeze(-1) * onehot.unsqueeze(1)
         suffix = per.flip(2).cumsum(dim=2).flip(2)  # Σ over j ≥ l
-        return suffix.gather(3, assign.view(G, 1, N, 1).expand(G, L, N, 1)).squeeze(-1)
+        got = suffix.gather(3, assign.view(G, 1, N, 1).expand(G, L, N, 1)).squeeze(-1)
+        return got * visible.unsqueeze(1).to(D.dtype)
     idx = assign.unsqueeze(1).expand(G, L, N)
     tot = torch.zeros(G, L, C, dtype=D.dtype, device=D.device).scatter_add_(2, idx, D)
     size = torch.zeros(G, C, dtype=D.dtype, device=D.device).scatter_add_(
         1, assign, visible.to(D.dtype))
     share = (tot / size.clamp(min=1).unsqueeze(1)).gather(2, idx)
     return share * visible.unsqueeze(1).to(D.dtype)
+
+
+def _prefix(rows: Rows) -> bool:
+    """Causal, or a mask under which no query sees a key after itself (causal ∧ padding)."""
+    if rows.causal:
+        return True
+    if rows.allowed is None:
+        return False
+    L, N = rows.allowed.shape[1:]
+    upper = torch.ones(L, N, dtype=torch.bool, device=rows.allowed.device).triu(1)
+    return not bool((rows.allowed & upper).any())
 
 
 def _visible_keys(rows: Rows) -> torch.Tensor:
@@ -249,14 +262,17 @@ def _visible_keys(rows: Rows) -> torch.Tensor:
 def _key_means(rows: Rows, assign: torch.Tensor, C: int) -> torch.Tensor:
     """Per-key control values v̄_j (G, N, Ev) that read no key a query may not see.
 
-    Causal: the mean of the keys l ≤ j in j's cluster (a query i ≥ j sees them all).
-    Otherwise: the mean of j's cluster over the keys that take part for some query.
+    Causal (or causal with padding): the mean of the visible keys l ≤ j in j's cluster (a
+    query that sees j sees them all). Otherwise: the mean of j's cluster over the keys that
+    take part for some query; under a general mask a row may then see a control mean that
+    includes keys masked for that row (their values, never their logits: the estimate
+    stays unbiased, and the weights reported spread onto them).
     """
     G, N, Ev = rows.v.shape
     v = rows.v.detach()
-    if rows.causal:
+    if _prefix(rows):
         onehot = torch.zeros(G, N, C, dtype=v.dtype, device=v.device).scatter_(
-            2, assign.unsqueeze(-1), 1.0)
+            2, assign.unsqueeze(-1), 1.0) * _visible_keys(rows).unsqueeze(-1).to(v.dtype)
         n = onehot.cumsum(dim=1).gather(2, assign.unsqueeze(-1))  # (G, N, 1)
         sums = torch.zeros(G, C, Ev, dtype=v.dtype, device=v.device)
         out = torch.empty_like(v)

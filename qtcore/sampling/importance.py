@@ -307,7 +307,7 @@ class ImportanceSampler(AttendingSampler):
             opt.zero_grad()
             loss.backward()  # type: ignore[no-untyped-call]
             opt.step()
-            losses.append(float(loss))
+            losses.append(float(loss.detach()))
         return losses
 
     def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *args: Any, **kw: Any) -> Any:
@@ -511,7 +511,10 @@ def _estimate(
                 logits = logits + rows.bias.reshape(G, -1).gather(1, lin).view_as(logits)
         logits = logits.masked_fill(~ok, float("-inf"))
         with torch.no_grad():
-            hmax = logits[..., : m * bs].detach().amax(dim=-1, keepdim=True)
+            if m > 0:
+                hmax = logits[..., : m * bs].detach().amax(dim=-1, keepdim=True)
+            else:
+                hmax = torch.full_like(logits[..., :1], float("-inf"))
             shift = torch.maximum(hmax, plog_max.view(G, nb, Qb, 1))
             shift = torch.where(torch.isfinite(shift), shift, 0.0)
         if logits.requires_grad:
