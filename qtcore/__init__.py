@@ -59,9 +59,9 @@ __version__ = "0.1.0"
 API_VERSION = "0.1"
 
 __all__ = [
-    "AttentionSampler",
     "API_VERSION",
     "GATES",
+    "AttentionSampler",
     "Backend",
     "BackendBase",
     "BackendError",

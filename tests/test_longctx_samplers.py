@@ -62,8 +62,15 @@ def exact_sums(q, k, v, allowed):  # type: ignore[no-untyped-def]
 
 def replicated_sums(sampler, q, k, v, R, mask=None, causal=False, S=3, seed=1):  # type: ignore[no-untyped-def]
     """R independent estimates of (numerator, normaliser) on the absolute scale: (R, L·3)."""
-    rows = prepare(q.expand(R, -1, -1), k.expand(R, -1, -1), v.expand(R, -1, -1),
-                   None if mask is None else mask.expand(R, -1, -1), causal, None, "test")
+    rows = prepare(
+        q.expand(R, -1, -1),
+        k.expand(R, -1, -1),
+        v.expand(R, -1, -1),
+        None if mask is None else mask.expand(R, -1, -1),
+        causal,
+        None,
+        "test",
+    )
     est = sampler.estimate(rows, S, torch.Generator().manual_seed(seed))
     f = torch.exp(est.shift)
     return torch.cat([est.num * f, est.Z * f], dim=-1).reshape(R, -1)
@@ -84,8 +91,8 @@ def mask_for(kind: str, L: int, N: int) -> tuple[torch.Tensor | None, bool, torc
 
 
 @pytest.mark.parametrize(
-    "kind,base", [(kind, "stratified") for kind in MASKS] + [("none", "multinomial"),
-                                                              ("causal", "topk")]
+    "kind,base",
+    [(kind, "stratified") for kind in MASKS] + [("none", "multinomial"), ("causal", "topk")],
 )
 def test_importance_numerator_and_normaliser_are_unbiased(kind: str, base: str) -> None:
     q, k, v = problem()
@@ -138,8 +145,10 @@ SAMPLERS = [
     ("importance", ImportanceSampler(block_size=4, heavy=2, query_block=4)),
     ("hyper", HyperSampler(block_size=4, min_seq_len=8)),
     ("control", MultilevelControlVariate(base="topk", clusters=4)),
-    ("control-importance", MultilevelControlVariate(
-        base=ImportanceSampler(block_size=4, heavy=2), clusters=4)),
+    (
+        "control-importance",
+        MultilevelControlVariate(base=ImportanceSampler(block_size=4, heavy=2), clusters=4),
+    ),
 ]
 
 
@@ -152,8 +161,9 @@ def test_masked_keys_never_get_weight(label: str, sampler) -> None:  # type: ign
     pad[1, ..., :5] = False
     float_mask = torch.zeros(2, 1, 50, 50).masked_fill(~pad, float("-inf"))
     for mask, causal in ((None, True), (pad, False), (pad, True), (float_mask, True)):
-        out, W = sampled_attention(q, k, v, mask, causal, sampler=sampler, num_samples=6,
-                                   generator=g, return_weights=True)
+        out, W = sampled_attention(
+            q, k, v, mask, causal, sampler=sampler, num_samples=6, generator=g, return_weights=True
+        )
         allowed = torch.ones(2, 3, 50, 50, dtype=torch.bool)
         if mask is not None:
             allowed = allowed & pad
@@ -188,18 +198,20 @@ def test_control_variate_reduces_error_when_values_cluster() -> None:
     v = centres[torch.randint(0, 4, (64,), generator=g)] + 0.1 * torch.randn(64, 8, generator=g)
     exact = torch.nn.functional.scaled_dot_product_attention(q, k, v[None])
     errs = {}
-    for name, s in (("plain", qtcore.get_sampler("stratified")),
-                    ("control", MultilevelControlVariate(base="stratified", clusters=4))):
-        out = sampled_attention(q, k, v[None], sampler=s, num_samples=4,
-                                generator=torch.Generator().manual_seed(1))
+    for name, s in (
+        ("plain", qtcore.get_sampler("stratified")),
+        ("control", MultilevelControlVariate(base="stratified", clusters=4)),
+    ):
+        out = sampled_attention(
+            q, k, v[None], sampler=s, num_samples=4, generator=torch.Generator().manual_seed(1)
+        )
         errs[name] = float((out - exact).norm() / exact.norm())
     assert errs["control"] < 0.5 * errs["plain"], errs
 
 
 def test_importance_is_exact_when_every_key_fits_the_heavy_blocks() -> None:
     q, k, v = problem(L=7, N=20)
-    out = ImportanceSampler(block_size=4, heavy=5).attend(q, k, v, is_causal=True,
-                                                         num_samples=2)
+    out = ImportanceSampler(block_size=4, heavy=5).attend(q, k, v, is_causal=True, num_samples=2)
     exact = torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=True)
     torch.testing.assert_close(out, exact)
 
@@ -210,7 +222,9 @@ def low_rank_data(seed: int = 0) -> list[tuple[torch.Tensor, torch.Tensor]]:
     data = []
     for _ in range(3):
         q = (torch.randn(1, 48, 2, generator=g) @ basis.T) * 1.5
-        k = (torch.randn(1, 48, 2, generator=g) @ basis.T) + 0.05 * torch.randn(1, 48, 16, generator=g)
+        k = (torch.randn(1, 48, 2, generator=g) @ basis.T) + 0.05 * torch.randn(
+            1, 48, 16, generator=g
+        )
         data.append((q, k))
     return data
 
@@ -230,8 +244,10 @@ def test_learned_proposal_fits_saves_and_loads() -> None:
     fresh.load_state_dict(torch.load(buffer))
     q, k = data[1]
     v = torch.randn(1, 48, 3)
-    outs = [s.attend(q, k, v, num_samples=5, generator=torch.Generator().manual_seed(9))
-            for s in (sampler, fresh)]
+    outs = [
+        s.attend(q, k, v, num_samples=5, generator=torch.Generator().manual_seed(9))
+        for s in (sampler, fresh)
+    ]
     torch.testing.assert_close(outs[0], outs[1])
 
 
@@ -239,8 +255,9 @@ def test_learned_proposal_trains_with_the_model() -> None:
     """Inside QuantumMultiheadAttention the proposal is a submodule: saved in the module's
     state_dict, and given the KL gradient when the model trains."""
     sampler = ImportanceSampler(block_size=4, heavy=2, rank=2, head_dim=8)
-    attn = QuantumMultiheadAttention(16, 2, batch_first=True, sampler=sampler, num_samples=4,
-                                     seed=0)
+    attn = QuantumMultiheadAttention(
+        16, 2, batch_first=True, sampler=sampler, num_samples=4, seed=0
+    )
     assert "sampler.proposal.A" in attn.state_dict()
     x = torch.randn(2, 30, 16)
     out, _ = attn(x, x, x)
@@ -261,16 +278,26 @@ def test_learned_proposal_trains_with_the_model() -> None:
 
 @pytest.mark.parametrize("name", ["importance", "hyper", "control"])
 def test_multihead_attention_with_padding(name: str) -> None:
-    options = {"importance": {"block_size": 4, "heavy": 2}, "hyper": {"block_size": 4,
-               "min_seq_len": 8}, "control": {"clusters": 4}}[name]
+    options = {
+        "importance": {"block_size": 4, "heavy": 2},
+        "hyper": {"block_size": 4, "min_seq_len": 8},
+        "control": {"clusters": 4},
+    }[name]
     sampler = qtcore.get_sampler(name, **options)
-    attn = QuantumMultiheadAttention(16, 2, batch_first=True, sampler=sampler, num_samples=8,
-                                     seed=0).eval()
+    attn = QuantumMultiheadAttention(
+        16, 2, batch_first=True, sampler=sampler, num_samples=8, seed=0
+    ).eval()
     x = torch.randn(2, 40, 16)
     pad = torch.zeros(2, 40, dtype=torch.bool)
     pad[1, 25:] = True
-    out, w = attn(x, x, x, key_padding_mask=pad, is_causal=True,
-                  attn_mask=torch.ones(40, 40, dtype=torch.bool).triu(1))
+    out, w = attn(
+        x,
+        x,
+        x,
+        key_padding_mask=pad,
+        is_causal=True,
+        attn_mask=torch.ones(40, 40, dtype=torch.bool).triu(1),
+    )
     assert out.shape == (2, 40, 16) and torch.isfinite(out).all()
     assert w is not None and bool((w[1, :, 25:] == 0).all())
     assert bool((w[0].triu(1) == 0).all())
@@ -283,12 +310,18 @@ def test_hugging_face_model_with_importance() -> None:
     from qtcore.integrations.minilm import embed, model_path
 
     tok = transformers.AutoTokenizer.from_pretrained(model_path())
-    sentences = ["A quiet morning in the old library, with rain against the windows and "
-                 "nobody else there at all.", "Cats sleep."]
+    sentences = [
+        "A quiet morning in the old library, with rain against the windows and "
+        "nobody else there at all.",
+        "Cats sleep.",
+    ]
     exact = transformers.AutoModel.from_pretrained(model_path(), attn_implementation="sdpa")
-    name = qt_hf.register("qtcore_importance_test",
-                          sampler=ImportanceSampler(block_size=2, heavy=4), num_samples=8,
-                          seed=0)
+    name = qt_hf.register(
+        "qtcore_importance_test",
+        sampler=ImportanceSampler(block_size=2, heavy=4),
+        num_samples=8,
+        seed=0,
+    )
     model = transformers.AutoModel.from_pretrained(model_path(), attn_implementation=name)
     cos = (embed(model.eval(), tok, sentences) * embed(exact.eval(), tok, sentences)).sum(-1)
     assert bool((cos > 0.9).all()), cos

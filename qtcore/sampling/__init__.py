@@ -4,9 +4,10 @@ Every sampler has a ``name`` and ``sample_weights(p, num_samples, *, generator=N
 returning ``W`` of ``p``'s shape (…, N), device and dtype, at most ``num_samples`` non-zero
 entries per row, and ``E[W] = p``; the estimate of an attention output ``p·V`` is ``W·V``.
 They are registered through the core's ``qtcore_samplers`` hook as ``multinomial``,
-``stratified``, ``sobol`` and ``topk``; the *attending* samplers ``importance``, ``hyper``
-and ``control`` take q, k, v instead (:mod:`qtcore.sampling.attend`); ``qtcore.get_sampler(name)`` creates one. This
-package needs torch; ``import qtcore`` does not import it.
+``stratified``, ``sobol`` and ``topk``; the *attending* samplers ``importance``,
+``hyper`` and ``control`` take q, k, v instead (:mod:`qtcore.sampling.attend`).
+``qtcore.get_sampler(name)`` creates one. This package needs torch; ``import qtcore``
+does not import it.
 
 Example:
     >>> import torch, qtcore

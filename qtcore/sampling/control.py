@@ -60,7 +60,7 @@ def value_clusters(
         >>> assign.tolist(), [round(x, 2) for x in means.flatten().tolist()]
         ([[0, 0, 1, 1]], [0.05, 5.05])
     """
-    G, N, Ev = v.shape
+    G, N, _ = v.shape
     C = max(1, min(clusters, N))
     with torch.no_grad():
         x = v.detach()
@@ -68,15 +68,19 @@ def value_clusters(
         means = x[:, start].clone()
         assign = torch.zeros(G, N, dtype=torch.int64, device=v.device)
         for _ in range(iterations):
-            d = (x * x).sum(-1, keepdim=True) - 2 * x @ means.transpose(1, 2) + (
-                means * means
-            ).sum(-1).unsqueeze(1)
+            d = (
+                (x * x).sum(-1, keepdim=True)
+                - 2 * x @ means.transpose(1, 2)
+                + (means * means).sum(-1).unsqueeze(1)
+            )
             assign = d.argmin(dim=-1)
             sums = torch.zeros_like(means).scatter_add_(1, assign.unsqueeze(-1).expand_as(x), x)
             size = torch.zeros(G, C, dtype=x.dtype, device=v.device).scatter_add_(
                 1, assign, torch.ones_like(assign, dtype=x.dtype)
             )
-            means = torch.where(size.unsqueeze(-1) > 0, sums / size.clamp(min=1).unsqueeze(-1), means)
+            means = torch.where(
+                size.unsqueeze(-1) > 0, sums / size.clamp(min=1).unsqueeze(-1), means
+            )
     return assign, means
 
 
@@ -104,7 +108,11 @@ class MultilevelControlVariate(AttendingSampler):
         super().__init__()
         if isinstance(clusters, bool) or not isinstance(clusters, int) or clusters < 1:
             raise InvalidInput(f"control: clusters must be an int ≥ 1, got {clusters!r}")
-        if isinstance(coarse_factor, bool) or not isinstance(coarse_factor, int) or coarse_factor < 1:
+        if (
+            isinstance(coarse_factor, bool)
+            or not isinstance(coarse_factor, int)
+            or coarse_factor < 1
+        ):
             raise InvalidInput(f"control: coarse_factor must be an int ≥ 1, got {coarse_factor!r}")
         if isinstance(base, str):
             import qtcore
@@ -133,17 +141,19 @@ class MultilevelControlVariate(AttendingSampler):
     ) -> Estimate:
         """The multilevel sums; with an exact coarse level when the base takes p."""
         G, L, _ = rows.q.shape
-        N = rows.k.shape[1]
         assign, means = value_clusters(rows.v, self.clusters)
         if not hasattr(self.base, "sample_indices"):
             vbar = _key_means(rows, assign, means.shape[1])
             resid = rows.v - vbar
-            coarse = Rows(rows.q, rows.k, vbar, rows.allowed, rows.bias, rows.causal, rows.scale,
-                          rows.lead)
-            fine = Rows(rows.q, rows.k, resid, rows.allowed, rows.bias, rows.causal, rows.scale,
-                        rows.lead)
-            e0 = self.base.estimate(coarse, num_samples * self.coarse_factor, generator,
-                                    dropout_p, need_weights)
+            coarse = Rows(
+                rows.q, rows.k, vbar, rows.allowed, rows.bias, rows.causal, rows.scale, rows.lead
+            )
+            fine = Rows(
+                rows.q, rows.k, resid, rows.allowed, rows.bias, rows.causal, rows.scale, rows.lead
+            )
+            e0 = self.base.estimate(
+                coarse, num_samples * self.coarse_factor, generator, dropout_p, need_weights
+            )
             e1 = self.base.estimate(fine, num_samples, generator, dropout_p, need_weights)
             out = e0.output() + e1.output()
             W = None
@@ -152,10 +162,15 @@ class MultilevelControlVariate(AttendingSampler):
                 w0 = _normalised(e0.W, e0.Z)
                 w1 = _normalised(e1.W, e1.Z)
                 W = w1 + _spread(w0 - w1, assign, means.shape[1], rows)
-            return Estimate(out, torch.ones(G, L, 1, dtype=out.dtype, device=out.device),
-                            torch.zeros(G, L, 1, dtype=out.dtype, device=out.device), W)
-        return self._exact_coarse(rows, assign, means.shape[1], num_samples, generator,
-                                  dropout_p, need_weights)
+            return Estimate(
+                out,
+                torch.ones(G, L, 1, dtype=out.dtype, device=out.device),
+                torch.zeros(G, L, 1, dtype=out.dtype, device=out.device),
+                W,
+            )
+        return self._exact_coarse(
+            rows, assign, means.shape[1], num_samples, generator, dropout_p, need_weights
+        )
 
     def _exact_coarse(
         self,
@@ -180,17 +195,22 @@ class MultilevelControlVariate(AttendingSampler):
             allowed = None if rows.allowed is None else rows.allowed[:, r0:r1]
             if rows.causal:
                 tri = torch.arange(N, device=rows.q.device).view(1, N) <= torch.arange(
-                    r0, r1, device=rows.q.device).view(-1, 1)
+                    r0, r1, device=rows.q.device
+                ).view(-1, 1)
                 allowed = tri.expand(G, r1 - r0, N) if allowed is None else allowed & tri
             mask: torch.Tensor | None = allowed
             if rows.bias is not None:
-                live = allowed if allowed is not None else torch.ones_like(
-                    rows.bias[:, r0:r1], dtype=torch.bool)
+                live = (
+                    allowed
+                    if allowed is not None
+                    else torch.ones_like(rows.bias[:, r0:r1], dtype=torch.bool)
+                )
                 mask = torch.where(live, rows.bias[:, r0:r1], float("-inf"))
             p = attention_probabilities(rows.q[:, r0:r1], rows.k, mask, False, rows.scale)
             M = r1 - r0
             P = torch.zeros(G, M, C, dtype=p.dtype, device=p.device).scatter_add_(
-                2, assign.unsqueeze(1).expand(G, M, N), p)
+                2, assign.unsqueeze(1).expand(G, M, N), p
+            )
             idx, w = self.base.sample_indices(p.detach(), S, generator=generator)
             w = w * dropout_keep(tuple(w.shape), dropout_p, w, generator)
             if p.requires_grad and torch.is_grad_enabled():
@@ -204,8 +224,10 @@ class MultilevelControlVariate(AttendingSampler):
             out[:, r0:r1] = coarse + (w.unsqueeze(-1) * r).sum(dim=2)
             if W is not None:
                 Wd = torch.zeros_like(p).scatter_add_(2, idx, w.detach())
-                share = (P.detach() - torch.zeros_like(P).scatter_add_(
-                    2, assign.unsqueeze(1).expand(G, M, N), Wd)) / n.clamp(min=1)
+                share = (
+                    P.detach()
+                    - torch.zeros_like(P).scatter_add_(2, assign.unsqueeze(1).expand(G, M, N), Wd)
+                ) / n.clamp(min=1)
                 spread = share.gather(2, assign.unsqueeze(1).expand(G, M, N))
                 W[:, r0:r1] = Wd + torch.where(p.detach() > 0, spread, 0.0)
         ones = torch.ones(G, L, 1, dtype=out.dtype, device=out.device)
@@ -226,7 +248,8 @@ def _spread(D: torch.Tensor, assign: torch.Tensor, C: int, rows: Rows) -> torch.
         # v̄_j averages visible keys l ≤ j of j's cluster: key l receives
         # Σ_{j ≥ l, c(j)=c(l)} D_j/n_j.
         onehot = torch.zeros(G, N, C, dtype=D.dtype, device=D.device).scatter_(
-            2, assign.unsqueeze(-1), 1.0) * visible.unsqueeze(-1).to(D.dtype)
+            2, assign.unsqueeze(-1), 1.0
+        ) * visible.unsqueeze(-1).to(D.dtype)
         n = onehot.cumsum(dim=1).gather(2, assign.unsqueeze(-1)).squeeze(-1)  # n_j (G, N)
         per = (D / n.clamp(min=1).unsqueeze(1)).unsqueeze(-1) * onehot.unsqueeze(1)
         suffix = per.flip(2).cumsum(dim=2).flip(2)  # Σ over j ≥ l
@@ -235,7 +258,8 @@ def _spread(D: torch.Tensor, assign: torch.Tensor, C: int, rows: Rows) -> torch.
     idx = assign.unsqueeze(1).expand(G, L, N)
     tot = torch.zeros(G, L, C, dtype=D.dtype, device=D.device).scatter_add_(2, idx, D)
     size = torch.zeros(G, C, dtype=D.dtype, device=D.device).scatter_add_(
-        1, assign, visible.to(D.dtype))
+        1, assign, visible.to(D.dtype)
+    )
     share = (tot / size.clamp(min=1).unsqueeze(1)).gather(2, idx)
     return share * visible.unsqueeze(1).to(D.dtype)
 
@@ -272,7 +296,8 @@ def _key_means(rows: Rows, assign: torch.Tensor, C: int) -> torch.Tensor:
     v = rows.v.detach()
     if _prefix(rows):
         onehot = torch.zeros(G, N, C, dtype=v.dtype, device=v.device).scatter_(
-            2, assign.unsqueeze(-1), 1.0) * _visible_keys(rows).unsqueeze(-1).to(v.dtype)
+            2, assign.unsqueeze(-1), 1.0
+        ) * _visible_keys(rows).unsqueeze(-1).to(v.dtype)
         n = onehot.cumsum(dim=1).gather(2, assign.unsqueeze(-1))  # (G, N, 1)
         sums = torch.zeros(G, C, Ev, dtype=v.dtype, device=v.device)
         out = torch.empty_like(v)
@@ -282,14 +307,17 @@ def _key_means(rows: Rows, assign: torch.Tensor, C: int) -> torch.Tensor:
             part = onehot[:, j0:j1].unsqueeze(-1) * v[:, j0:j1].unsqueeze(2)  # (G, M, C, Ev)
             run = part.cumsum(dim=1) + sums.unsqueeze(1)
             out[:, j0:j1] = run.gather(
-                2, assign[:, j0:j1].view(G, -1, 1, 1).expand(-1, -1, 1, Ev)).squeeze(2)
+                2, assign[:, j0:j1].view(G, -1, 1, 1).expand(-1, -1, 1, Ev)
+            ).squeeze(2)
             sums = run[:, -1]
         return out / n.clamp(min=1)
     vis = _visible_keys(rows).to(v.dtype).unsqueeze(-1)
     sums = torch.zeros(G, C, Ev, dtype=v.dtype, device=v.device).scatter_add_(
-        1, assign.unsqueeze(-1).expand(G, N, Ev), v * vis)
+        1, assign.unsqueeze(-1).expand(G, N, Ev), v * vis
+    )
     size = torch.zeros(G, C, 1, dtype=v.dtype, device=v.device).scatter_add_(
-        1, assign.unsqueeze(-1), vis)
+        1, assign.unsqueeze(-1), vis
+    )
     return (sums / size.clamp(min=1)).gather(1, assign.unsqueeze(-1).expand(G, N, Ev))
 
 
@@ -311,10 +339,12 @@ def _row_means(
         n = torch.zeros(G, M, C, dtype=v.dtype, device=v.device).scatter_add_(2, idx, a)
         contrib = a.unsqueeze(-1) * v.unsqueeze(1)  # (G, M, N, Ev)
         sums = torch.zeros(G, M, C, Ev, dtype=v.dtype, device=v.device).scatter_add_(
-            2, idx.unsqueeze(-1).expand(G, M, N, Ev), contrib)
+            2, idx.unsqueeze(-1).expand(G, M, N, Ev), contrib
+        )
         return sums / n.clamp(min=1).unsqueeze(-1), n
     onehot_all = torch.zeros(G, N, C, dtype=v.dtype, device=v.device).scatter_(
-        2, assign.unsqueeze(-1), 1.0)
+        2, assign.unsqueeze(-1), 1.0
+    )
     if not rows.causal:
         n = onehot_all.sum(dim=1)
         sums = torch.matmul(onehot_all.transpose(1, 2), v)

@@ -92,7 +92,9 @@ class HyperSampler(AttendingSampler):
 
     name = "hyper"
 
-    def __init__(self, *, block_size: int = 256, lsh_projs: int = 7, min_seq_len: int = 2048) -> None:
+    def __init__(
+        self, *, block_size: int = 256, lsh_projs: int = 7, min_seq_len: int = 2048
+    ) -> None:
         super().__init__()
         for label, value in (
             ("block_size", block_size),
@@ -124,14 +126,23 @@ class HyperSampler(AttendingSampler):
         G, L, E = rows.q.shape
         N = rows.k.shape[1]
         source = generator.device if generator is not None else rows.q.device
-        proj = torch.randn(E, self.lsh_projs, generator=generator, device=source,
-                           dtype=rows.q.dtype).to(rows.q.device)
+        proj = torch.randn(
+            E, self.lsh_projs, generator=generator, device=source, dtype=rows.q.dtype
+        ).to(rows.q.device)
         if rows.causal and L == N:
             return self._causal(rows, num_samples, generator, dropout_p, need_weights, proj)
         if rows.causal:  # queries and keys of different lengths: fold causality into a mask
             tril = torch.ones(L, N, dtype=torch.bool, device=rows.q.device).tril()
-            rows = Rows(rows.q, rows.k, rows.v, tril.expand(G, L, N), rows.bias, False,
-                        rows.scale, rows.lead)
+            rows = Rows(
+                rows.q,
+                rows.k,
+                rows.v,
+                tril.expand(G, L, N),
+                rows.bias,
+                False,
+                rows.scale,
+                rows.lead,
+            )
         return self._plain(rows, num_samples, generator, dropout_p, need_weights, proj)
 
     def _causal(
@@ -151,27 +162,43 @@ class HyperSampler(AttendingSampler):
 
         def part(qs: slice, ks: slice, causal: bool) -> Rows:
             bias = None if rows.bias is None else rows.bias[:, qs, ks]
-            return Rows(rows.q[:, qs], rows.k[:, ks], rows.v[:, ks], None, bias, causal,
-                        rows.scale, rows.lead)
+            return Rows(
+                rows.q[:, qs],
+                rows.k[:, ks],
+                rows.v[:, ks],
+                None,
+                bias,
+                causal,
+                rows.scale,
+                rows.lead,
+            )
 
-        top = self._causal(part(slice(0, h), slice(0, h), True), S, generator, dropout_p,
-                           need_weights, proj)
+        top = self._causal(
+            part(slice(0, h), slice(0, h), True), S, generator, dropout_p, need_weights, proj
+        )
         # The second half has N − h ≤ h rows; the diagonal block is causal on its own keys.
-        low = self._causal(part(slice(h, N), slice(h, N), True), S, generator, dropout_p,
-                           need_weights, proj)
-        left = self._plain(part(slice(h, N), slice(0, h), False), S, generator, dropout_p,
-                           need_weights, proj)
+        low = self._causal(
+            part(slice(h, N), slice(h, N), True), S, generator, dropout_p, need_weights, proj
+        )
+        left = self._plain(
+            part(slice(h, N), slice(0, h), False), S, generator, dropout_p, need_weights, proj
+        )
         if need_weights:
             assert top.W is not None and low.W is not None and left.W is not None
             pad = torch.zeros(G, N - h, h, dtype=left.W.dtype, device=left.W.device)
             low.W = torch.cat([pad, low.W], dim=2)
             left.W = torch.cat([left.W, torch.zeros_like(low.W[:, :, h:])], dim=2)
-            top.W = torch.cat([top.W, torch.zeros(G, h, N - h, dtype=top.W.dtype,
-                                                  device=top.W.device)], dim=2)
+            top.W = torch.cat(
+                [top.W, torch.zeros(G, h, N - h, dtype=top.W.dtype, device=top.W.device)], dim=2
+            )
         bottom = merge(low, left)
         W = None if not need_weights else torch.cat([top.W, bottom.W], dim=1)  # type: ignore[list-item]
-        return Estimate(torch.cat([top.num, bottom.num], 1), torch.cat([top.Z, bottom.Z], 1),
-                        torch.cat([top.shift, bottom.shift], 1), W)
+        return Estimate(
+            torch.cat([top.num, bottom.num], 1),
+            torch.cat([top.Z, bottom.Z], 1),
+            torch.cat([top.shift, bottom.shift], 1),
+            W,
+        )
 
     def _plain(
         self,
@@ -220,8 +247,9 @@ class HyperSampler(AttendingSampler):
         vs = v.gather(1, samp.unsqueeze(-1).expand(-1, -1, Ev))
         sl = torch.matmul(gq * scale, ks.unsqueeze(1).transpose(-2, -1))  # (G, nb, bq, S)
         kblock = torch.empty(G, N, dtype=torch.int64, device=dev)
-        kblock.scatter_(1, ko.view(G, -1)[:, :N],
-                        (torch.arange(nb * bk, device=dev) // bk)[:N].expand(G, N))
+        kblock.scatter_(
+            1, ko.view(G, -1)[:, :N], (torch.arange(nb * bk, device=dev) // bk)[:N].expand(G, N)
+        )
         sblock = kblock.gather(1, samp)  # (G, S)
         sok = sblock.view(G, 1, 1, S) != torch.arange(nb, device=dev).view(1, nb, 1, 1)
         sok = sok.expand_as(sl)
@@ -250,11 +278,15 @@ class HyperSampler(AttendingSampler):
             rowsq = torch.where(torch.arange(nb * bq, device=dev) < L, 0, 1).view(1, nb, bq)
             real_q = torch.where(rowsq.bool(), L, qo)
             W.view(G, -1).scatter_add_(
-                1, (real_q.unsqueeze(-1) * N + ko.unsqueeze(2)).expand_as(eb_n).reshape(G, -1),
-                eb_n.detach().reshape(G, -1))
+                1,
+                (real_q.unsqueeze(-1) * N + ko.unsqueeze(2)).expand_as(eb_n).reshape(G, -1),
+                eb_n.detach().reshape(G, -1),
+            )
             W.view(G, -1).scatter_add_(
-                1, (real_q.unsqueeze(-1) * N + samp.view(G, 1, 1, S)).expand_as(es_n).reshape(G, -1),
-                es_n.detach().reshape(G, -1))
+                1,
+                (real_q.unsqueeze(-1) * N + samp.view(G, 1, 1, S)).expand_as(es_n).reshape(G, -1),
+                es_n.detach().reshape(G, -1),
+            )
             W = W[:, :L]
         back = qo.view(G, -1)[:, :L]
 

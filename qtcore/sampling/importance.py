@@ -120,8 +120,10 @@ class LowRankProposal(torch.nn.Module):
         allowed = rows.allowed
         L, N = rows.q.shape[1], rows.k.shape[1]
         if rows.causal:
-            allowed = torch.ones(L, N, dtype=torch.bool, device=q.device).tril().expand(
-                rows.q.shape[0], L, N
+            allowed = (
+                torch.ones(L, N, dtype=torch.bool, device=q.device)
+                .tril()
+                .expand(rows.q.shape[0], L, N)
             )
         with torch.no_grad():
             exact = torch.matmul(rows.q * rows.scale, rows.k.transpose(1, 2))
@@ -310,7 +312,9 @@ class ImportanceSampler(AttendingSampler):
             losses.append(float(loss.detach()))
         return losses
 
-    def attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *args: Any, **kw: Any) -> Any:
+    def attend(
+        self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, *args: Any, **kw: Any
+    ) -> Any:
         """As :meth:`AttendingSampler.attend`; in training with gradients, the proposal also
         receives the gradient of ``kl_weight·KL(p‖q_r)`` (exact p: O(L·N) per head).
 
@@ -337,8 +341,8 @@ class ImportanceSampler(AttendingSampler):
         causal = args[1] if len(args) > 1 else kw.get("is_causal", False)
         aux = self.kl_weight * prop.kl(q.detach(), k.detach(), mask, causal, kw.get("scale"))
         if isinstance(result, tuple):
-            return (_AttachLoss.apply(result[0], aux), result[1])
-        return _AttachLoss.apply(result, aux)
+            return (_AttachLoss.apply(result[0], aux), result[1])  # type: ignore[no-untyped-call]
+        return _AttachLoss.apply(result, aux)  # type: ignore[no-untyped-call]
 
     def estimate(
         self,
@@ -349,11 +353,13 @@ class ImportanceSampler(AttendingSampler):
         need_weights: bool = False,
     ) -> Estimate:
         """The unbiased sums (:class:`~qtcore.sampling.attend.Estimate`) of every row."""
-        G, L, E = rows.q.shape
+        G, L, _ = rows.q.shape
         N = rows.k.shape[1]
         b = self.block_size
         if N <= b * max(self.heavy, 1) and self.heavy > 0:
-            return exact_estimate(rows, need_weights, dropout_keep((G, L, N), dropout_p, rows.q, generator))
+            return exact_estimate(
+                rows, need_weights, dropout_keep((G, L, N), dropout_p, rows.q, generator)
+            )
         return _estimate(self, rows, num_samples, generator, dropout_p, need_weights)
 
 
@@ -386,7 +392,6 @@ def _estimate(
     C = 1 << levels
     bs = -(-N // C)  # actual block size after rounding C to a power of two
     Np = C * bs
-    gi = torch.arange(G, device=dev)
 
     # -- the key tree and block statistics (no gradient: they only shape the proposal) --
     with torch.no_grad():
@@ -488,10 +493,13 @@ def _estimate(
             talive = tpos < N
             tp = tpos.clamp(max=N - 1)
             mult = torch.cat([torch.ones(G, nb, m * bs, dtype=dt, device=dev), ratio], dim=2)
-            rows_idx = torch.cat([
-                (H.unsqueeze(-1) * bs + torch.arange(bs, device=dev)).view(G, nb, m * bs),
-                flat,
-            ], dim=2)  # (G, nb, T): places in block order
+            rows_idx = torch.cat(
+                [
+                    (H.unsqueeze(-1) * bs + torch.arange(bs, device=dev)).view(G, nb, m * bs),
+                    flat,
+                ],
+                dim=2,
+            )  # (G, nb, T): places in block order
             rows_idx = (rows_idx + goff * (C * bs)).reshape(-1)
         kt = kbg.view(G * C * bs, E).index_select(0, rows_idx).view(G, nb, T, E)
         vt = vbg.view(G * C * bs, Ev).index_select(0, rows_idx).view(G, nb, T, Ev)
@@ -533,7 +541,9 @@ def _estimate(
         Z_s[:, rs] = Zc.view(G, M, 1)
         shift_s[:, rs] = shift.view(G, M, 1)
     back = qorder[:, :L].unsqueeze(-1)
-    num = torch.zeros(G, L, Ev, dtype=dt, device=dev).scatter(1, back.expand(G, L, Ev), num_s[:, :L])
+    num = torch.zeros(G, L, Ev, dtype=dt, device=dev).scatter(
+        1, back.expand(G, L, Ev), num_s[:, :L]
+    )
     Z = torch.zeros(G, L, 1, dtype=dt, device=dev).scatter(1, back, Z_s[:, :L])
     shift_out = torch.zeros(G, L, 1, dtype=dt, device=dev).scatter(1, back, shift_s[:, :L])
     return Estimate(num, Z, shift_out, W)
