@@ -36,9 +36,10 @@ def qtcore_backends() -> list[BackendInfo]:
 def _sampler_factory(name: str) -> Callable[..., Sampler | AttentionSampler]:
     def factory(**options: Any) -> Sampler | AttentionSampler:
         # torch is imported here, on first use, so that ``import qtcore`` stays light.
-        from qtcore.sampling import BUILTIN_SAMPLERS
+        from qtcore.sampling import ATTENDING_SAMPLERS, BUILTIN_SAMPLERS
 
-        sampler: Sampler | AttentionSampler = BUILTIN_SAMPLERS[name](**options)
+        cls = BUILTIN_SAMPLERS.get(name) or ATTENDING_SAMPLERS[name]
+        sampler: Sampler | AttentionSampler = cls(**options)
         return sampler
 
     factory.__name__ = f"{name}_sampler"

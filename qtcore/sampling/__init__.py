@@ -31,6 +31,7 @@ from qtcore.sampling.stratified import StratifiedSampler
 from qtcore.sampling.topk import TopKSampler
 
 __all__ = [
+    "ATTENDING_SAMPLERS",
     "BUILTIN_SAMPLERS",
     "AttendingSampler",
     "HyperSampler",
@@ -45,15 +46,11 @@ __all__ = [
 ]
 
 #: The built-in sampler classes by registered name.
-BUILTIN_SAMPLERS: dict[str, type[SamplerBase] | type[AttendingSampler]] = {
-    cls.name: cls
-    for cls in (
-        MultinomialSampler,
-        StratifiedSampler,
-        SobolSampler,
-        TopKSampler,
-        ImportanceSampler,
-        HyperSampler,
-        MultilevelControlVariate,
-    )
+BUILTIN_SAMPLERS: dict[str, type[SamplerBase]] = {
+    cls.name: cls for cls in (MultinomialSampler, StratifiedSampler, SobolSampler, TopKSampler)
+}
+
+#: The built-in attending samplers (``attend(q, k, v, …)``, no ``sample_weights``).
+ATTENDING_SAMPLERS: dict[str, type[AttendingSampler]] = {
+    cls.name: cls for cls in (ImportanceSampler, HyperSampler, MultilevelControlVariate)
 }

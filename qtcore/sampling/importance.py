@@ -3,27 +3,32 @@
 Keys are split into C = N/b blocks of b keys that look alike: a balanced tree of median
 splits along each part's principal direction (of the keys, or of a learned low-rank
 projection ``k·B`` of them, :class:`LowRankProposal`), so the keys of a block give a query
-similar logits. Block c gets its mean key ``μ_c`` and, for query i, its number of keys
-that take part ``n_c(i)`` (causal and padding masks enter here, exactly). The proposal over
-blocks is ``a_c(i) = n_c(i)·exp(scale·q_i·μ_c)`` (first order in the spread of the block).
+similar logits. Block c gets its mean key ``μ_c``, its diagonal variance ``σ²_c`` and, for
+query i, its number of keys that take part ``n_c(i)`` (causal and padding masks enter
+here). Row i's proposal over blocks is ``a_c(i) ∝ n_c(i)·exp(scale·q_i·μ_c +
+½·scale²·Σ_e q_ie² σ²_ce)``, the second-order estimate of the block's mean of exp(s).
 
-Queries are sorted by their most probable block and cut into blocks of ``query_block`` rows.
-For each query block the ``heavy`` blocks of largest total proposal mass are computed
-**exactly** (one dense product per query block). The other blocks carry the tail: S
-samples per row are drawn over blocks by the ``base`` sampler (``topk``: πps with the
-Horvitz–Thompson weights, ``E[W_c] = a_c``) and one key uniformly among the block's keys
-that take part. A drawn key j in block c gets its exact logit ``s_j`` and the weight
-``(W_c / a_c)·n_c·exp(s_j − m)``, so that for any function f of the key
+Queries are sorted by their most probable super-block (16 leaves of the tree) and cut into
+query blocks of ``query_block`` rows. Each row's proposal over blocks, normalised, is
+averaged over its query block: ``ā_c``, a valid proposal for every row of the block
+(positive wherever the row's own is). The ``heavy`` blocks of largest ``ā`` are computed
+**exactly**. The others carry the tail: S draws per query block, shared by its rows, pick
+blocks by the ``base`` sampler on ``ā`` (``E[W_c] = ā_c``) and one key uniformly among the
+block's keys. Query i gives a drawn key j of block c the weight
+``(W_c / ā_c)·n_c·exp(s_ij − m_i)`` (``n_c`` keys in the block), and zero if j is masked for
+i, so that for any function f of the key
 
-    E[Σ_samples weight·f(j)] = Σ_{c in tail} Σ_{j ∈ c} exp(s_j − m)·f(j):
+    E[Σ_draws weight·f(j)] = Σ_{c in tail} Σ_{j ∈ c, j not masked} exp(s_ij − m_i)·f(j):
 
 the numerator (f = v_j) and the normaliser (f = 1) are unbiased each, and the output
 ``T̂/Ẑ`` has the ratio's O(1/S) bias (:mod:`qtcore.sampling.attend`). The heavy set and
-the blocks depend on q and k only, never on the draws.
+the blocks depend on q and k only, never on the draws; masked keys never get weight. The
+heavy keys and the draws of a query block form one tile, so every logit is a dense
+product (Qb × (heavy·b + S)) and keys are read once per query block, not per row.
 
-Cost per query row: O(C·E) for the block proposal (C·r for grouping with a learned rank r),
-O(heavy·b·E) exact and O(S·E) sampled, against O(N·E) for exact attention; the key tree
-costs O(N·r·log C) per head. A :class:`LowRankProposal` (rank r ≪ E) fitted by minimising
+Cost per query row: O(C·E) for the block proposal (C = N/b), O((heavy·b + S)·E) exact
+logits and values, against O(N·E) for exact attention; the key tree costs O(N·r·log C) per
+head (r = E, or the learned rank). A :class:`LowRankProposal` (rank r ≪ E) fitted by minimising
 KL(p‖q_r) on captured attention (:meth:`ImportanceSampler.fit`) makes the blocks follow the
 directions that matter to the logits; it is a ``torch.nn.Module`` parameter, saved and
 loaded with the model's state, and trains with the model (an auxiliary KL gradient is
