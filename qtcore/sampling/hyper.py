@@ -3,8 +3,13 @@
 Written from the paper and its public reference code (amirzandieh/HyperAttention):
 
 * **sort-LSH**: queries and keys are hashed with an angular LSH of P random hyperplanes,
-  the P sign bits read as a Gray-code position (neighbouring buckets differ in one bit, as
-  the reference's ``_unit_hamming_distance_array``), and both are sorted by bucket;
+  and both are sorted by their bucket's position in the reflected Gray sequence, so that
+  neighbouring buckets differ in one bit. Cross-checked against the reference's
+  ``AngularLSHTriton`` (its pure-torch ``hash_torch``, same hyperplanes, P = 3, 7, 8, 2000
+  points): its ``perm`` is that Gray sequence and ``perm[our position] == code`` for every
+  point. The reference's hash is ``perm[code]``, the Gray sequence *indexed by* the code,
+  whose neighbouring values are not one bit apart; we sort by the inverse, as its
+  function name and the paper describe;
 * the **block diagonal** of the sorted attention matrix (query block i with key block i,
   ``block_size`` queries each) is computed exactly;
 * **uniform column sampling**: ``sample_size`` keys drawn uniformly (with replacement, one
