@@ -252,6 +252,11 @@ class AttentionSampler(Protocol):
 
     :func:`qtcore.nn.functional.sampled_attention` calls ``attend`` when a sampler has it
     (see :mod:`qtcore.sampling.attend`).
+
+    Example:
+        >>> import qtcore
+        >>> isinstance(qtcore.get_sampler("importance"), qtcore.AttentionSampler)
+        True
     """
 
     name: str

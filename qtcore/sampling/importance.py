@@ -210,7 +210,8 @@ class ImportanceSampler(AttendingSampler):
             πps, measured no better here and costs more), ``"multinomial"`` for i.i.d.
         proposal: a :class:`LowRankProposal` whose projected keys build the tree, or None
             (the tree splits the keys themselves).
-        rank, head_dim: shorthand for ``proposal=LowRankProposal(head_dim, rank)``.
+        rank: shorthand for ``proposal=LowRankProposal(head_dim, rank)``.
+        head_dim: the head dimension E, with ``rank``.
         kl_weight: weight of the KL(p‖q_r) gradient the proposal receives when gradients
             flow in training mode (0 switches that off).
 
@@ -283,7 +284,8 @@ class ImportanceSampler(AttendingSampler):
         Args:
             batches: tuples ``(q, k)`` or ``(q, k, attn_mask)`` (shapes as in SDPA), cycled
                 for ``steps`` steps.
-            steps, lr: optimiser steps and learning rate.
+            steps: optimiser steps.
+            lr: Adam's learning rate.
 
         Returns:
             The KL after each step.
