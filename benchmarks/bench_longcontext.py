@@ -95,9 +95,10 @@ def capture_long(tokens: int, *, skip_chunks: int = 0) -> tuple[torch.Tensor, ..
 
 
 def methods(
-    proposal: ImportanceSampler | None, *, with_topk: bool = True
+    proposal: ImportanceSampler | None, *, with_topk: bool = True, long: bool = False
 ) -> list[tuple[str, object, int]]:
-    """(label, sampler, S) in the order they are timed."""
+    """(label, sampler, S) in the order they are timed; ``long``: no control variates (at
+    N = 65536 each run takes minutes on the shared CPU; the controls are measured below)."""
     imp_small = ImportanceSampler(block_size=16, heavy=32)
     imp_big = ImportanceSampler(block_size=16, heavy=64)
     out: list[tuple[str, object, int]] = [
@@ -123,6 +124,8 @@ def methods(
             ("topk S64", qtcore.get_sampler("topk"), 64),
             ("topk+CV S64", MultilevelControlVariate(base="topk", clusters=16), 64),
         ]
+    if long:
+        out = [m for m in out if "+CV" not in m[0]]
     return out
 
 
@@ -167,12 +170,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[4096, 16384, 65536])
     parser.add_argument("--repeats", type=int, default=3, help="timing pairs at N ≤ 4096")
-    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--threads", type=int, default=1)
     parser.add_argument(
         "--subset",
         type=int,
-        default=8192,
-        help="query rows timed at N = 65536 non-causal (all keys)",
+        default=4096,
+        help="query rows timed at N = 65536 (against all keys)",
+    )
+    parser.add_argument(
+        "--append", action="store_true", help="merge into an existing longcontext.json"
     )
     parser.add_argument(
         "--cache",
@@ -228,71 +234,77 @@ def main() -> None:
         short[label] = statistics.mean(errs)
         print(f"N=512 {label:34s} error {short[label]:.4f}", flush=True)
 
-    # (b) long inputs.
-    results = []
+    # (b) long inputs. Results are written after every panel (and merged with an existing
+    # file with --append), so a run cut short keeps what it measured.
+    out_path = RESULTS / "longcontext.json"
+    results: list[dict[str, object]] = []
+    if args.append and out_path.exists():
+        old = json.loads(out_path.read_text())
+        results = [r for r in old["results"] if r["N"] not in args.sizes]
+        short = {**old.get("minilm_512_error", {}), **short}
     for N in args.sizes:
         for causal in (False, True):
             q, k, v = (x[:, :, :N].contiguous() for x in (q_all, k_all, v_all))
-            rows = slice(0, N)
-            subset = N > 16384 and not causal
-            if subset:  # the last rows only; every key (the keys' preprocessing is timed whole)
-                rows = slice(N - args.subset, N)
-                q = q[:, :, rows].contiguous()
-            big_causal = N > 16384 and causal
+            mask = None
+            is_causal = causal
+            n_rows = N
+            if N > 16384:  # the last --subset query rows against every key
+                n_rows = args.subset
+                q = q[:, :, N - n_rows :].contiguous()
+                if causal:  # bottom-right aligned: row t (position N − n_rows + t) sees ≤ it
+                    mask = torch.ones(n_rows, N, dtype=torch.bool).tril(N - n_rows)
+                    is_causal = False
             repeats = args.repeats if N <= 4096 else 1
+
+            def sdpa() -> torch.Tensor:
+                return torch.nn.functional.scaled_dot_product_attention(
+                    q, k, v, mask, is_causal=is_causal
+                )
+
             sdpa_times: list[float] = []
-            ts, exact = timed(
-                lambda: torch.nn.functional.scaled_dot_product_attention(q, k, v, is_causal=causal)
-            )
+            ts, exact = timed(sdpa)
             sdpa_times.append(ts)
-            for label, sampler, S in methods(proposal, with_topk=not big_causal):
-                times, pair = [], []
-                out = None
+            panel = []
+            for label, sampler, S in methods(proposal, long=N > 16384):
+                times, paired = [], []
+                got = None
                 for r in range(repeats):
-                    t, out = timed(lambda: run(sampler, q, k, v, None, causal, S, r))
+                    t, got = timed(lambda: run(sampler, q, k, v, mask, is_causal, S, r))
                     times.append(t)
-                    if not big_causal:  # SDPA re-timed in the same loop, interleaved
-                        ts, _ = timed(
-                            lambda: torch.nn.functional.scaled_dot_product_attention(
-                                q, k, v, is_causal=causal
-                            )
-                        )
-                        sdpa_times.append(ts)
-                        pair.append(ts / t)
-                assert out is not None
-                entry = {
+                    ts, _ = timed(sdpa)  # SDPA re-timed in the same loop, interleaved
+                    sdpa_times.append(ts)
+                    paired.append(ts)
+                assert got is not None
+                entry: dict[str, object] = {
                     "N": N,
                     "causal": causal,
                     "method": label,
                     "num_samples": S,
-                    "query_rows": rows.stop - rows.start,
+                    "query_rows": n_rows,
                     "seconds": times,
-                    "sdpa_seconds_paired": [t / p for t, p in zip(times, pair)],
-                    "error": rel(out, exact),
+                    "sdpa_seconds_paired": paired,
+                    "error": rel(got, exact),
                 }
-                results.append(entry)
+                panel.append(entry)
                 print(
-                    f"N={N:6d} causal={causal!s:5s} {label:38s} t={statistics.median(times):7.2f}s "
+                    f"N={N:6d} causal={causal!s:5s} {label:38s} "
+                    f"t={statistics.median(times):7.2f}s SDPA {statistics.median(paired):7.2f}s "
                     f"error {entry['error']:.4f}",
                     flush=True,
                 )
-            if big_causal:  # SDPA once more after the methods (it takes minutes here)
-                ts, _ = timed(
-                    lambda: torch.nn.functional.scaled_dot_product_attention(
-                        q, k, v, is_causal=causal
-                    )
+            sdpa_median = statistics.median(sdpa_times)
+            for entry in panel:
+                entry["sdpa_seconds"] = sdpa_median
+                entry["speedup_vs_sdpa"] = sdpa_median / statistics.median(entry["seconds"])  # type: ignore[arg-type]
+                print(
+                    f"    {entry['method']:38s} {entry['speedup_vs_sdpa']:6.2f}x SDPA", flush=True
                 )
-                sdpa_times.append(ts)
-            sdpa = statistics.median(sdpa_times)
-            for entry in results:
-                if entry["N"] == N and entry["causal"] == causal:
-                    entry["sdpa_seconds"] = sdpa
-                    entry["speedup_vs_sdpa"] = sdpa / statistics.median(entry["seconds"])
-                    print(
-                        f"    {entry['method']:38s} {entry['speedup_vs_sdpa']:6.2f}x SDPA "
-                        f"(SDPA median {sdpa:.2f}s over {len(sdpa_times)})",
-                        flush=True,
-                    )
+            results += panel
+            write(out_path, args, results, short, fit_losses, t_start, load_start)
+    print(f"wrote {out_path} and longcontext.png")
+
+
+def write(path, args, results, short, fit_losses, t_start, load_start) -> None:  # type: ignore[no-untyped-def]
     RESULTS.mkdir(exist_ok=True)
     payload = {
         "description": __doc__,
@@ -306,15 +318,14 @@ def main() -> None:
         "seconds": time.perf_counter() - t_start,
         "proposal_fit_kl": [fit_losses[0], fit_losses[-1]],
         "minilm_512_error": short,
-        "notes": "speedup = median SDPA time / median method time, SDPA timed in the same loop. "
-        "N = 65536 non-causal: the last --subset query rows against all keys. "
-        "N = 65536 causal: every row; SDPA timed before and after the methods, "
-        "topk left out (it computes every logit, as SDPA does).",
-        "results": results,
+        "notes": "speedup = median SDPA time (timed after every method run, interleaved) / "
+        "median method time. N = 65536: the last --subset query rows against all 65536 keys "
+        "(causal: bottom-right aligned boolean mask, given to SDPA and to the samplers alike); "
+        "no control variates there (minutes per run on the shared CPU).",
+        "results": sorted(results, key=lambda r: (r["N"], r["causal"])),
     }
-    (RESULTS / "longcontext.json").write_text(json.dumps(payload, indent=2))
-    plot(results)
-    print(f"wrote {RESULTS / 'longcontext.json'} and longcontext.png")
+    path.write_text(json.dumps(payload, indent=2))
+    plot(payload["results"])
 
 
 def plot(results) -> None:  # type: ignore[no-untyped-def]
