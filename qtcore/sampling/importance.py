@@ -166,6 +166,8 @@ def key_tree(features: torch.Tensor, levels: int) -> torch.Tensor:
     G, N, r = features.shape
     order = torch.arange(N, device=features.device).expand(G, N).contiguous()
     x = features
+    flat = features.reshape(G * N, r)
+    offsets = (torch.arange(G, device=features.device) * N).view(G, 1)
     for level in range(levels):
         parts = 1 << level
         m = N // parts
@@ -179,8 +181,9 @@ def key_tree(features: torch.Tensor, levels: int) -> torch.Tensor:
             vec = vec / vec.norm(dim=1, keepdim=True).clamp(min=1e-30)
         proj = torch.matmul(xc, vec).squeeze(-1)
         perm = proj.argsort(dim=1, stable=True)
-        x = xs.gather(1, perm.unsqueeze(-1).expand(-1, -1, r)).reshape(G, N, r)
         order = order.reshape(G * parts, m).gather(1, perm).reshape(G, N)
+        # Whole rows by index_select: a gather with the index expanded over r is slower.
+        x = flat.index_select(0, (order + offsets).reshape(-1)).view(G, N, r)
     return order
 
 
@@ -214,6 +217,8 @@ class ImportanceSampler(AttendingSampler):
         head_dim: the head dimension E, with ``rank``.
         kl_weight: weight of the KL(p‖q_r) gradient the proposal receives when gradients
             flow in training mode (0 switches that off).
+        tree_rank: without a proposal, the tree splits the keys projected on their top
+            ``tree_rank`` principal directions (all of them when E is not larger).
 
     Example:
         >>> from qtcore.sampling.importance import ImportanceSampler
@@ -237,9 +242,11 @@ class ImportanceSampler(AttendingSampler):
         rank: int | None = None,
         head_dim: int | None = None,
         kl_weight: float = 1.0,
+        tree_rank: int = 16,
     ) -> None:
         super().__init__()
         for label, value, low in (
+            ("tree_rank", tree_rank, 1),
             ("block_size", block_size, 1),
             ("heavy", heavy, 0),
             ("query_block", query_block, 1),
@@ -264,6 +271,7 @@ class ImportanceSampler(AttendingSampler):
         self.base = base
         self.proposal = proposal
         self.kl_weight = float(kl_weight)
+        self.tree_rank = tree_rank
 
     def extra_repr(self) -> str:
         """Shown by ``print(sampler)``."""
@@ -402,7 +410,16 @@ def _estimate(
     # -- the key tree and block statistics (no gradient: they only shape the proposal) --
     with torch.no_grad():
         kd = k.detach()
-        feats = kd if self.proposal is None else self.proposal.keys(kd).detach()
+        if self.proposal is not None:
+            feats = self.proposal.keys(kd).detach()
+        elif E > self.tree_rank:
+            # Untrained: the keys' top principal directions (the tree's cost is linear in
+            # the feature width; at r = 16 of 64 it is a quarter).
+            centred = kd - kd.mean(dim=1, keepdim=True)
+            basis = torch.linalg.eigh(torch.matmul(centred.transpose(1, 2), centred))[1]
+            feats = torch.matmul(kd, basis[..., -self.tree_rank :])
+        else:
+            feats = kd
         if Np > N:  # dead keys sit at the features' mean and are never drawn
             fill = feats.mean(dim=1, keepdim=True).expand(G, Np - N, feats.shape[-1])
             feats = torch.cat([feats, fill], dim=1)
@@ -411,12 +428,17 @@ def _estimate(
         pos = order.clamp(max=N - 1)
         kb = _gather_rows(kd, pos)  # (G, C, bs, E)
         n_blk = alive.sum(dim=-1)  # (G, C)
-        stats = _block_stats(kb, alive, scale)  # (G, 2E, C)
+        mu, var = _moments(kb, alive)  # (G, C, E) each
+        stats = _stats(mu, var, scale)  # (G, 2E, C)
         log_nblk = n_blk.to(dt).log().unsqueeze(1)  # (G, 1, C)
         # Queries are grouped by their best *super-block* (16 leaves): a 16× cheaper pass.
         Cs = 1 << max(0, levels - 4)
-        super_stats = _block_stats(kb.view(G, Cs, -1, E), alive.view(G, Cs, -1), scale)
-        log_nsup = alive.view(G, Cs, -1).sum(dim=-1).to(dt).log().unsqueeze(1)
+        nw = n_blk.to(dt).view(G, Cs, -1, 1)
+        n_sup = nw.sum(dim=2).clamp(min=1)
+        mu_sup = (mu.view(G, Cs, -1, E) * nw).sum(dim=2) / n_sup
+        sq_sup = ((var + mu * mu).view(G, Cs, -1, E) * nw).sum(dim=2) / n_sup
+        super_stats = _stats(mu_sup, (sq_sup - mu_sup * mu_sup).clamp(min=0), scale)
+        log_nsup = nw.sum(dim=2).squeeze(-1).log().unsqueeze(1)
         search = torch.where(alive, order, torch.iinfo(torch.int64).max)  # dead last
         cid = torch.arange(C, device=dev).view(1, C, 1).expand(G, C, bs)
         blk_of = torch.zeros(G, Np, dtype=torch.int64, device=dev)
@@ -555,16 +577,21 @@ def _estimate(
     return Estimate(num, Z, shift_out, W)
 
 
-def _block_stats(kb: torch.Tensor, alive: torch.Tensor, scale: float) -> torch.Tensor:
-    """``[scale·μ_c; ½·scale²·σ²_c]`` (G, 2E, C) of blocks kb (G, C, b, E).
-
-    log mean_{j∈c} exp(scale·q·k_j) ≈ scale·q·μ_c + ½·scale²·Σ_e q_e² σ²_{c,e} (second
-    order, diagonal covariance): a block of spread keys is not mistaken for a weak one.
-    """
+def _moments(kb: torch.Tensor, alive: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean and diagonal variance (G, C, E) of the live keys of blocks kb (G, C, b, E)."""
     n = alive.sum(dim=-1).clamp(min=1).unsqueeze(-1).to(kb.dtype)
     live = alive.unsqueeze(-1)
     mu = (kb * live).sum(dim=2) / n
     var = ((kb - mu.unsqueeze(2)) * live).square().sum(dim=2) / n
+    return mu, var
+
+
+def _stats(mu: torch.Tensor, var: torch.Tensor, scale: float) -> torch.Tensor:
+    """``[scale·μ_c; ½·scale²·σ²_c]`` (G, 2E, C).
+
+    log mean_{j∈c} exp(scale·q·k_j) ≈ scale·q·μ_c + ½·scale²·Σ_e q_e² σ²_{c,e} (second
+    order, diagonal covariance): a block of spread keys is not mistaken for a weak one.
+    """
     return torch.cat([mu * scale, var * (0.5 * scale * scale)], dim=-1).transpose(1, 2)
 
 
