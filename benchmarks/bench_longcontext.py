@@ -95,35 +95,42 @@ def capture_long(tokens: int, *, skip_chunks: int = 0) -> tuple[torch.Tensor, ..
 
 
 def methods(
-    proposal: ImportanceSampler | None, *, with_topk: bool = True, long: bool = False
+    proposal: ImportanceSampler | None, N: int, *, long: bool = False
 ) -> list[tuple[str, object, int]]:
     """(label, sampler, S) in the order they are timed; ``long``: no control variates (at
     N = 65536 each run takes minutes on the shared CPU; the controls are measured below)."""
-    imp_small = ImportanceSampler(block_size=16, heavy=32)
-    imp_big = ImportanceSampler(block_size=16, heavy=64)
-    out: list[tuple[str, object, int]] = [
-        ("importance b16·h32 S256", imp_small, 256),
-        ("importance b16·h64 S512", imp_big, 512),
-        (
-            "importance+CV b16·h64 S512",
-            MultilevelControlVariate(base=imp_big, clusters=16, coarse_factor=2),
-            512,
-        ),
-        ("hyper S256", HyperSampler(), 256),
-        ("hyper S1024", HyperSampler(), 1024),
-        (
-            "hyper+CV S256",
-            MultilevelControlVariate(base=HyperSampler(), clusters=16, coarse_factor=2),
-            256,
-        ),
-    ]
+    if N <= 4096:
+        configs = [(16, 32, 256), (16, 64, 512)]
+    else:
+        configs = [(32, 64, 1024), (32, 128, 1024)]
+    out: list[tuple[str, object, int]] = []
+    for b, h, S in configs:
+        imp = ImportanceSampler(block_size=b, heavy=h)
+        out.append((f"importance b{b}·h{h} S{S}", imp, S))
     if proposal is not None:
-        out.insert(2, ("importance learned r16 b16·h64 S512", proposal, 512))
-    if with_topk:
-        out += [
-            ("topk S64", qtcore.get_sampler("topk"), 64),
-            ("topk+CV S64", MultilevelControlVariate(base="topk", clusters=16), 64),
-        ]
+        out.append(
+            (f"importance learned r16 b{proposal.block_size}·h{proposal.heavy} S{S}", proposal, S)
+        )
+    out.append(
+        (
+            f"importance+CV b{b}·h{h} S{S}",
+            MultilevelControlVariate(base=imp, clusters=16, coarse_factor=2),
+            S,
+        )
+    )
+    for S in (256, 1024, 4096):
+        out.append((f"hyper S{S}", HyperSampler(), S))
+    out.append(
+        (
+            "hyper+CV S1024",
+            MultilevelControlVariate(base=HyperSampler(), clusters=16, coarse_factor=2),
+            1024,
+        )
+    )
+    out += [
+        ("topk S64", qtcore.get_sampler("topk"), 64),
+        ("topk+CV S64", MultilevelControlVariate(base="topk", clusters=16), 64),
+    ]
     if long:
         out = [m for m in out if "+CV" not in m[0]]
     return out
@@ -154,10 +161,10 @@ def rel(a: torch.Tensor, b: torch.Tensor) -> float:
 
 
 def fit_proposal(
-    train: tuple[torch.Tensor, ...], steps: int
+    train: tuple[torch.Tensor, ...], steps: int, block: int, heavy: int
 ) -> tuple[ImportanceSampler, list[float]]:
     """The learned rank-16 proposal, fitted by KL(p‖q_r) on 512-token chunks of other text."""
-    sampler = ImportanceSampler(block_size=16, heavy=64, rank=16, head_dim=64)
+    sampler = ImportanceSampler(block_size=block, heavy=heavy, rank=16, head_dim=64)
     q, k, _ = train
     chunks = [
         (q[..., i : i + CHUNK, :], k[..., i : i + CHUNK, :]) for i in range(0, q.shape[2], CHUNK)
@@ -197,7 +204,10 @@ def main() -> None:
         q_all, k_all, v_all = capture_long(max(args.sizes))
         train = capture_long(8 * CHUNK, skip_chunks=200)
         torch.save((q_all, k_all, v_all, train), cache)
-    proposal, fit_losses = fit_proposal(train, args.fit_steps)
+    proposal, fit_losses = fit_proposal(train, args.fit_steps, 16, 64)
+    long_proposal = ImportanceSampler(block_size=32, heavy=128, rank=16, head_dim=64)
+    long_proposal.load_state_dict(proposal.state_dict())  # the same fitted A, B
+    proposals = (proposal, long_proposal.eval())
     print(f"fitted proposal: KL {fit_losses[0]:.3f} -> {fit_losses[-1]:.3f}", flush=True)
 
     # (a) single 512-token chunks: error only, averaged over 8 chunks.
@@ -265,7 +275,8 @@ def main() -> None:
             ts, exact = timed(sdpa)
             sdpa_times.append(ts)
             panel = []
-            for label, sampler, S in methods(proposal, long=N > 16384):
+            prop = proposals[0] if N <= 4096 else proposals[1]
+            for label, sampler, S in methods(prop, N, long=N > 16384):
                 times, paired = [], []
                 got = None
                 for r in range(repeats):
