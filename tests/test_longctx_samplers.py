@@ -97,7 +97,8 @@ def mask_for(kind: str, L: int, N: int) -> tuple[torch.Tensor | None, bool, torc
 def test_importance_numerator_and_normaliser_are_unbiased(kind: str, base: str) -> None:
     q, k, v = problem()
     mask, causal, allowed = mask_for(kind, 6, 40)
-    sampler = ImportanceSampler(block_size=4, heavy=2, query_block=2, base=base)
+    # tree_rank=2 < E = 4: the tree splits the keys' top principal directions.
+    sampler = ImportanceSampler(block_size=4, heavy=2, query_block=2, base=base, tree_rank=2)
     got = replicated_sums(sampler, q, k, v, 2000, mask, causal)
     num, Z = exact_sums(q, k, v, allowed)
     assert_unbiased(got, torch.cat([num, Z], -1).reshape(-1))
