@@ -41,6 +41,7 @@ from qtcore.noise import NoiseModel
 from qtcore.reference import ReferenceBackend
 from qtcore.registry import PluginRecord, Registered, get_registry
 from qtcore.types import (
+    AttentionSampler,
     Backend,
     BackendInfo,
     Capabilities,
@@ -60,6 +61,7 @@ API_VERSION = "0.1"
 __all__ = [
     "API_VERSION",
     "GATES",
+    "AttentionSampler",
     "Backend",
     "BackendBase",
     "BackendError",
@@ -128,7 +130,7 @@ def get_backend(name: str, **options: Any) -> Backend:
     return backend
 
 
-def get_sampler(name: str, **options: Any) -> Sampler:
+def get_sampler(name: str, **options: Any) -> Sampler | AttentionSampler:
     """The sampler registered as ``name``, created with ``options``.
 
     Example:
@@ -139,7 +141,7 @@ def get_sampler(name: str, **options: Any) -> Sampler:
         ...     print("unknown")
         unknown
     """
-    sampler: Sampler = get_registry().create("sampler", name, **options)
+    sampler: Sampler | AttentionSampler = get_registry().create("sampler", name, **options)
     return sampler
 
 

@@ -6,7 +6,7 @@ Example:
     >>> [info.name for info in builtins.qtcore_backends()]
     ['reference']
     >>> [info.name for info in builtins.qtcore_samplers()]
-    ['multinomial', 'stratified', 'sobol', 'topk']
+    ['multinomial', 'stratified', 'sobol', 'topk', 'importance', 'hyper', 'control']
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 
 from qtcore.markers import hookimpl
 from qtcore.reference import ReferenceBackend
-from qtcore.types import BackendInfo, MitigatorInfo, Sampler, SamplerInfo
+from qtcore.types import AttentionSampler, BackendInfo, MitigatorInfo, Sampler, SamplerInfo
 
 __all__ = ["qtcore_backends", "qtcore_mitigators", "qtcore_samplers"]
 
@@ -33,12 +33,13 @@ def qtcore_backends() -> list[BackendInfo]:
     ]
 
 
-def _sampler_factory(name: str) -> Callable[..., Sampler]:
-    def factory(**options: Any) -> Sampler:
+def _sampler_factory(name: str) -> Callable[..., Sampler | AttentionSampler]:
+    def factory(**options: Any) -> Sampler | AttentionSampler:
         # torch is imported here, on first use, so that ``import qtcore`` stays light.
-        from qtcore.sampling import BUILTIN_SAMPLERS
+        from qtcore.sampling import ATTENDING_SAMPLERS, BUILTIN_SAMPLERS
 
-        sampler: Sampler = BUILTIN_SAMPLERS[name](**options)
+        cls = BUILTIN_SAMPLERS.get(name) or ATTENDING_SAMPLERS[name]
+        sampler: Sampler | AttentionSampler = cls(**options)
         return sampler
 
     factory.__name__ = f"{name}_sampler"
@@ -50,6 +51,10 @@ _SAMPLERS = {
     "stratified": "one inverse-CDF point per stratum of width 1/S (systematic=True: one offset)",
     "sobol": "scrambled Sobol points, one independent Sobol dimension per row",
     "topk": "take-all keys with S·p ≥ remaining mass, weighted exactly; the rest systematic",
+    "importance": "exact heavy key blocks + importance-sampled tail blocks, from q and k "
+    "(sub-quadratic; optional learned low-rank proposal)",
+    "hyper": "HyperAttention: sort-LSH block diagonal exact + uniform key samples (peer)",
+    "control": "multilevel control variate (value-cluster means) around any sampler",
 }
 
 

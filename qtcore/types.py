@@ -24,6 +24,7 @@ from qtcore.errors import PluginError
 from qtcore.noise import NoiseModel
 
 __all__ = [
+    "AttentionSampler",
     "Backend",
     "BackendInfo",
     "Capabilities",
@@ -183,7 +184,7 @@ class SamplerInfo:
     """
 
     name: str
-    factory: Callable[..., Sampler]
+    factory: Callable[..., Sampler | AttentionSampler]
     description: str = ""
 
     def __post_init__(self) -> None:
@@ -258,6 +259,38 @@ class Sampler(Protocol):
 
     def sample_weights(self, p: Any, num_samples: int, *, generator: Any = None) -> Any:
         """Weights W with the shape of ``p`` (…, N) and E[W] = p."""
+
+
+@runtime_checkable
+class AttentionSampler(Protocol):
+    """Estimates attention from q, k, v, choosing keys without computing every logit.
+
+    :func:`qtcore.nn.functional.sampled_attention` calls ``attend`` when a sampler has it
+    (see :mod:`qtcore.sampling.attend`).
+
+    Example:
+        >>> import qtcore
+        >>> isinstance(qtcore.get_sampler("importance"), qtcore.AttentionSampler)
+        True
+    """
+
+    name: str
+
+    def attend(
+        self,
+        q: Any,
+        k: Any,
+        v: Any,
+        attn_mask: Any = None,
+        is_causal: bool = False,
+        *,
+        scale: float | None = None,
+        num_samples: int,
+        generator: Any = None,
+        dropout_p: float = 0.0,
+        return_weights: bool = False,
+    ) -> Any:
+        """The output (…, L, Ev), or ``(output, W)`` with ``return_weights``."""
 
 
 @runtime_checkable

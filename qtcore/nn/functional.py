@@ -348,6 +348,16 @@ def sampled_attention(
         if fused is not None:
             return fused
     exact = num_samples is None or (isinstance(sampler, str) and sampler == "exact")
+    if not exact and backend is None:
+        # Attending samplers (importance, hyper, control) choose keys from q and k
+        # themselves, without the full row of logits: hand them the whole call.
+        chosen = _resolve("sampler", sampler or DEFAULT_SAMPLER)
+        if hasattr(chosen, "attend"):
+            _check_budget(num_samples)
+            return chosen.attend(
+                q, k, v, attn_mask, is_causal, scale=scale, num_samples=num_samples,
+                generator=generator, dropout_p=dropout_p, return_weights=return_weights,
+            )
     needs_grad = torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad)
     design = resolved = None
     if not exact and backend is None:
