@@ -52,6 +52,19 @@ def _available(entries: Sequence[Any]) -> list[str]:
     return [e.name for e in entries]
 
 
+def _weight_samplers() -> tuple[list[str], list[str]]:
+    """Registered samplers split into those with ``sample_weights`` (what SamplerTests
+    checks) and the attending ones, which choose keys from q and k and have no weights of p."""
+    weighing, attending = [], []
+    for entry in qtcore.samplers():
+        try:
+            has = hasattr(qtcore.get_sampler(entry.name), "sample_weights")
+        except Exception:  # a factory that fails is reported by the run itself
+            has = True
+        (weighing if has else attending).append(entry.name)
+    return weighing, attending
+
+
 def run_conformance(
     backends: Sequence[str],
     *,
@@ -253,7 +266,11 @@ def main(args: argparse.Namespace) -> int:
     if args.all:
         found, parametric = _all_backends()
         names = list(dict.fromkeys(names + found))
-        samplers = list(dict.fromkeys(samplers + _available(qtcore.samplers())))
+        weighing, attending = _weight_samplers()
+        samplers = list(dict.fromkeys(samplers + weighing))
+        if attending:
+            print("attending samplers (attend(q, k, v), no sample_weights) are tested by their "
+                  "own suites, not in --all: " + ", ".join(attending), file=sys.stderr)
         mitigators = list(dict.fromkeys(mitigators + _available(qtcore.mitigators())))
         if parametric:
             print("parametric backends need a variant and are not in --all: "

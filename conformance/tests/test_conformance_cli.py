@@ -138,6 +138,9 @@ def test_cli_all_runs_every_installed_backend(tmp_path: Path) -> None:
     assert outcomes["mutant.little_endian"] == "failed"
     assert out.returncode == 1
     assert report["summary"]["backends"] == len(outcomes) > 10
+    # attending samplers have no sample_weights for SamplerTests: named, not run
+    assert "importance" not in outcomes and "hyper" not in outcomes
+    assert "importance" in out.stderr and "topk" in json.dumps(report)
 
 
 def test_cli_runs_samplers_and_mitigators(tmp_path: Path) -> None:

@@ -92,7 +92,8 @@ def make_attention_function(
                 square_causal = True
             else:  # queries are the last L of N positions (prefill after a cache)
                 mask = torch.ones(L, N, dtype=torch.bool, device=query.device).tril(N - L)
-        out, W = sampled_attention(
+        want = bool(kwargs.get("output_attentions"))
+        result = sampled_attention(
             query,
             key,
             value,
@@ -107,9 +108,9 @@ def make_attention_function(
             generator=generator,
             hybrid=hybrid,
             dropout_p=dropout,
-            return_weights=True,
+            return_weights=want,
         )
-        weights = W if kwargs.get("output_attentions") else None
+        out, weights = result if want else (result, None)
         return out.transpose(1, 2).contiguous(), weights
 
     return qtcore_attention

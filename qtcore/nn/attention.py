@@ -197,7 +197,8 @@ class QuantumMultiheadAttention(nn.MultiheadAttention):
             kpm = kpm.reshape(B, 1, 1, S).expand(-1, H, -1, -1).reshape(B * H, 1, S)
             mask = kpm if mask is None else mask + kpm
 
-        out, W = sampled_attention(
+        # Dense weights only when asked for: without them inference takes the blockwise path.
+        result = sampled_attention(
             q,
             k,
             v,
@@ -211,12 +212,13 @@ class QuantumMultiheadAttention(nn.MultiheadAttention):
             generator=self.generator,
             hybrid=self.hybrid,
             dropout_p=self.dropout if self.training else 0.0,
-            return_weights=True,
+            return_weights=need_weights,
         )
+        out, W = result if need_weights else (result, None)
         out = out.transpose(0, 1).reshape(L * B, E)
         out = F.linear(out, self.out_proj.weight, self.out_proj.bias).view(L, B, E)
         weights = None
-        if need_weights:
+        if W is not None:
             weights = W.reshape(B, H, L, S)
             if average_attn_weights:
                 weights = weights.mean(dim=1)
