@@ -355,8 +355,16 @@ def sampled_attention(
         if hasattr(chosen, "attend"):
             _check_budget(num_samples)
             return chosen.attend(
-                q, k, v, attn_mask, is_causal, scale=scale, num_samples=num_samples,
-                generator=generator, dropout_p=dropout_p, return_weights=return_weights,
+                q,
+                k,
+                v,
+                attn_mask,
+                is_causal,
+                scale=scale,
+                num_samples=num_samples,
+                generator=generator,
+                dropout_p=dropout_p,
+                return_weights=return_weights,
             )
     needs_grad = torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad)
     design = resolved = None
