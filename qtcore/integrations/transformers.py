@@ -39,6 +39,7 @@ def make_attention_function(
     mitigator: Any = None,
     hybrid: bool = False,
     seed: int | None = None,
+    generator: torch.Generator | None = None,
 ) -> Callable[..., tuple[torch.Tensor, torch.Tensor | None]]:
     """An attention function with transformers' signature that runs ``sampled_attention``.
 
@@ -46,7 +47,8 @@ def make_attention_function(
     scaling=None, is_causal=None, **kwargs)`` with query/key/value (B, heads, L, D) and
     returns ``(output (B, L, heads, D), weights or None)``, as transformers' sdpa does.
     Grouped-query attention repeats key/value heads; a causal model with no mask gets the
-    causal mask aligned to the last key (as a KV cache needs).
+    causal mask aligned to the last key (as a KV cache needs). The samplers draw from
+    ``generator`` (or a new one seeded with ``seed``; torch's global generator if neither).
 
     Example:
         >>> import torch
@@ -57,7 +59,12 @@ def make_attention_function(
         >>> out.shape
         torch.Size([1, 3, 2, 4])
     """
-    generator = None if seed is None else torch.Generator().manual_seed(seed)
+    if seed is not None and generator is not None:
+        raise InvalidInput(
+            f"pass seed= or generator=, not both (seed={seed!r}, generator={generator!r})"
+        )
+    if generator is None and seed is not None:
+        generator = torch.Generator().manual_seed(seed)
 
     def qtcore_attention(
         module: torch.nn.Module,
@@ -118,6 +125,7 @@ def register(
     mitigator: Any = None,
     hybrid: bool = False,
     seed: int | None = None,
+    generator: torch.Generator | None = None,
 ) -> str:
     """Register ``name`` as a transformers attention implementation (and its mask function).
 
@@ -131,12 +139,15 @@ def register(
         sampler, backend, num_samples, noise, mitigator, hybrid: as in
             :func:`~qtcore.nn.functional.sampled_attention`.
         seed: seeds one ``torch.Generator`` shared by the registered function's calls.
+        generator: that generator itself, instead of ``seed`` (a caller that keeps it can
+            save and restore its state, as a checkpoint of a sampled training run must).
 
     Returns:
         ``name``.
 
     Raises:
-        InvalidInput: ``name`` is empty or one of transformers' own implementations.
+        InvalidInput: ``name`` is empty or one of transformers' own implementations, or
+            both ``seed`` and ``generator`` are given.
 
     Example:
         >>> from qtcore.integrations import transformers as qt_hf
@@ -160,6 +171,7 @@ def register(
         mitigator=mitigator,
         hybrid=hybrid,
         seed=seed,
+        generator=generator,
     )
     AttentionInterface.register(name, fn)
     AttentionMaskInterface.register(name, sdpa_mask)
