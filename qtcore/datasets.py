@@ -217,7 +217,7 @@ class TextClassificationData:
         classes: class names; a label is an index into this tuple.
         train, validation, test: the splits.
         n_read: labelled texts read from the file (before deduplication).
-        n_duplicates: texts removed as repeats of an earlier text with the same label.
+        n_duplicates: rows removed as repeats of an earlier text (whatever their label).
         n_conflicting: distinct texts dropped because they appear with different labels.
         source: the package and file they were read from.
     """
