@@ -113,7 +113,7 @@ class NLPBenchConfig:
     lm_block: int = 128
     lm_test_blocks: int = 32
     lm_lr: float = 2e-3
-    threads: int = 2
+    threads: int = 1
     device: str = "cpu"
     bf16: bool = False
 
@@ -347,7 +347,7 @@ def _train_classifier(
                 logits = model(ids.to(config.device), mask.to(config.device))
             loss = torch.nn.functional.cross_entropy(logits.float(), labels.to(config.device))
             optim.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # type: ignore[no-untyped-call]
             optim.step()
             sched.step()
     return model, tokenizer, Timing(start)
