@@ -710,7 +710,9 @@ def _plot(results: dict[str, Any], path: Path) -> None:
                 for c, m in zip(names, means)
             ],
         ]
-        ax.bar(range(len(names)), means, yerr=errs, capsize=4, color="tab:blue", alpha=0.8)
+        # Points with intervals, not bars: the axis does not start at zero.
+        ax.errorbar(range(len(names)), means, yerr=errs, fmt="o", capsize=4, color="tab:blue")
+        ax.grid(axis="y", alpha=0.3)
         ax.set_xticks(range(len(names)))
         ax.set_xticklabels([n.replace("/", "/\n") for n in names], fontsize=7, rotation=30)
         lo = min(cis[c]["low"] if cis[c]["low"] is not None else cis[c]["mean"] for c in names)
