@@ -130,7 +130,7 @@ class NLPBenchConfig:
 
 #: The CPU-sized default: about 1,500 CPU-seconds of work (measured with one thread: MR
 #: 0.08 s per training example and 0.016 s per test example, TREC-6 half that, the tiny GPT
-#: 0.54 s per step of 4 × 128 tokens), so 15–30 minutes on the 2-core machine.
+#: 0.54 s per step of 4 × 128 tokens): about 25 minutes on one otherwise idle core.
 CPU_DEFAULT = NLPBenchConfig()
 
 #: ``--full``: every training example, three epochs, a longer LM run; for the GPU machine.
