@@ -7,7 +7,9 @@ exponentials in place, the sampler's sparse ``(idx, weight)`` form, and one
 ``embedding_bag`` per block for ``Σ_s w_s·v[idx_s]``; no dense (L, N) product with V and no
 (B, H, L, N, D) gather. The peer is ``torch.nn.functional.scaled_dot_product_attention`` on
 the same tensors and threads, measured in the same run, interleaved with ours; each time is
-the median of ``--repeats`` runs, and ratios are ours / SDPA.
+the median of ``--repeats`` runs, and ratios are ours / SDPA: ``ratio_to_sdpa`` in wall time,
+``cpu_ratio_to_sdpa`` in CPU time of the process (all its threads), which is what a shared,
+loaded machine measures more faithfully; ``load_average_at_end`` says how loaded it was.
 
 Run: ``python benchmarks/bench_attention.py``; writes ``benchmarks/results/attention.json``
 and ``benchmarks/results/attention.png``.
@@ -28,10 +30,17 @@ import torch
 from torch.nn.functional import scaled_dot_product_attention
 
 from qtcore.nn.functional import sampled_attention
+from qtcore.sampling import TopKSampler
 
 RESULTS = Path(__file__).parent / "results"
 SEQS = (512, 2048, 4096)
-SAMPLERS = ("topk", "stratified")
+#: Each sampler under the name the JSON uses: ``topk`` as registered (value-aware design),
+#: ``topk-p`` the same πps sampler on p alone, and ``stratified``.
+SAMPLERS = {
+    "topk": "topk",
+    "topk-p": TopKSampler(value_aware=False),
+    "stratified": "stratified",
+}
 
 
 def main() -> None:
@@ -71,32 +80,37 @@ def measure(threads: int, repeats: int, samples: int) -> list[dict[str, object]]
             g = torch.Generator().manual_seed(L)
             q, k, v = (torch.randn(1, 4, L, 64, generator=g) for _ in range(3))
             methods = {"sdpa": partial(scaled_dot_product_attention, q, k, v, is_causal=causal)}
-            for name in SAMPLERS:
+            for name, spec in SAMPLERS.items():
                 methods[name] = partial(
                     sampled_attention,
                     q,
                     k,
                     v,
                     is_causal=causal,
-                    sampler=name,
+                    sampler=spec,
                     num_samples=samples,
                 )
             times: dict[str, list[float]] = {m: [] for m in methods}
+            cpu: dict[str, list[float]] = {m: [] for m in methods}
             with torch.no_grad():
                 for f in methods.values():
                     f()  # warm-up
                 for _ in range(repeats):
                     for m, f in methods.items():
-                        start = time.perf_counter()
+                        start, start_cpu = time.perf_counter(), time.process_time()
                         f()
                         times[m].append(time.perf_counter() - start)
+                        cpu[m].append(time.process_time() - start_cpu)
             med = {m: statistics.median(t) for m, t in times.items()}
+            med_cpu = {m: statistics.median(t) for m, t in cpu.items()}
             row = {
                 "threads": threads,
                 "seq": L,
                 "causal": causal,
                 "seconds": med,
+                "cpu_seconds": med_cpu,
                 "ratio_to_sdpa": {m: med[m] / med["sdpa"] for m in SAMPLERS},
+                "cpu_ratio_to_sdpa": {m: med_cpu[m] / med_cpu["sdpa"] for m in SAMPLERS},
             }
             rows.append(row)
             print(

@@ -11,10 +11,11 @@ per sampler and budget S ∈ {8, 16, 32, 64, 128}:
 * embedding cosine: each paragraph embedded by the model with every layer sampled (errors
   compound), cosine to the exact embedding, mean over paragraphs.
 
-Besides the registered samplers, two comparison estimators are measured in the same run:
-``systematic`` (StratifiedSampler(systematic=True)) and ``fixed-half`` (the issue's fixed
-split: the top S/2 keys exact, the other S/2 samples stratified over the rest), both
-unbiased. Every number is a mean over ``--repeats`` seeds.
+Besides the registered samplers (``topk`` with its default value-aware design), three
+comparison estimators are measured in the same run: ``topk-p`` (the same πps sampler on p
+alone, ``TopKSampler(value_aware=False)``), ``systematic`` (StratifiedSampler(systematic=True))
+and ``fixed-half`` (the issue's fixed split: the top S/2 keys exact, the other S/2 samples
+stratified over the rest), all unbiased. Every number is a mean over ``--repeats`` seeds.
 
 Run: ``python benchmarks/bench_estimators.py`` (about 3 minutes on 2 CPU cores); writes
 ``benchmarks/results/estimators.json`` and ``benchmarks/results/estimators.png``.
@@ -41,7 +42,7 @@ import qtcore
 from qtcore.integrations import transformers as qt_hf
 from qtcore.integrations.minilm import capture_attention, embed, load_minilm
 from qtcore.nn.functional import sampled_attention
-from qtcore.sampling import SamplerBase, StratifiedSampler
+from qtcore.sampling import SamplerBase, StratifiedSampler, TopKSampler
 from qtcore.sampling.inverse_cdf import inverse_cdf, stratified_points
 
 BUDGETS = (8, 16, 32, 64, 128)
@@ -77,6 +78,7 @@ class FixedHalfSampler(SamplerBase):
 
 def estimators() -> dict[str, object]:
     named: dict[str, object] = {e.name: qtcore.get_sampler(e.name) for e in qtcore.samplers()}
+    named["topk-p"] = TopKSampler(value_aware=False)
     named["systematic"] = StratifiedSampler(systematic=True)
     named["fixed-half"] = FixedHalfSampler()
     return named

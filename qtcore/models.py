@@ -4,9 +4,10 @@ There is no model zoo here: :func:`quantum_gpt` builds a randomly initialised
 ``transformers.GPT2LMHeadModel`` from a ``GPT2Config`` of the chosen size (nothing is
 downloaded) and points its attention at :func:`qtcore.nn.functional.sampled_attention`
 through :func:`qtcore.integrations.transformers.register` (``attn_implementation`` set to a
-registered qtcore name). Everything transformers offers works unchanged: ``generate()`` with
-the KV cache (each decode step samples over the cached keys), ``save_pretrained``, the
-``Trainer``, ``set_attn_implementation("sdpa")`` for exact attention and back.
+registered qtcore name). transformers' own machinery runs unchanged: ``generate()`` with
+the KV cache (each decode step samples over the cached keys), ``save_pretrained`` /
+``from_pretrained(path, attn_implementation=model.qtcore_attention.name)``, and
+``set_attn_implementation("sdpa")`` for exact attention and back.
 
 Sizes (GPT-2's layout; ``n_positions`` and any ``GPT2Config`` field can be overridden):
 

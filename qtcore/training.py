@@ -7,8 +7,8 @@ bar, a checkpoint (model, optimizer, schedule, step, the RNG states *including t
 attention's own generator*) that :func:`train_causal_lm` resumes from, metrics as JSON and
 a loss plot. :func:`evaluate_causal_lm` gives the held-out loss and perplexity. Any
 transformers causal LM works; :func:`qtcore.models.quantum_gpt` builds one with sampled
-attention. (transformers' ``Trainer`` works too: the model is an ordinary
-``PreTrainedModel``.)
+attention. (The model is an ordinary ``PreTrainedModel``, so transformers' ``Trainer`` can
+train it too; its checkpoints do not hold the attention generator.)
 
 Gradients reach Q and K through the sampler's unbiased estimator
 (:func:`qtcore.nn.functional.sampled_attention`), so the same loop trains exact and sampled
@@ -189,7 +189,8 @@ def train_causal_lm(
         lr: AdamW's peak learning rate.
         grad_accum: micro-batches per optimizer step.
         bf16: run forward and loss under ``torch.autocast(dtype=torch.bfloat16)`` (weights,
-            gradients and optimizer state stay float32).
+            gradients and optimizer state stay float32). On a CPU without native bfloat16
+            instructions this is about 10× slower than float32 (measured, docs/attention.md).
         out_dir: where the checkpoint, ``metrics.json`` and ``loss.png`` go (None: nowhere).
         resume: continue from ``out_dir/checkpoint.pt`` (the model's weights, optimizer,
             schedule, step counter, loss history and every RNG state are restored).
@@ -197,6 +198,8 @@ def train_causal_lm(
         weight_decay: AdamW's decoupled weight decay.
         warmup_steps: linear warm-up steps.
         schedule: ``"constant"`` or ``"cosine"`` (decay to 0 at ``steps``) after warm-up.
+            The schedule spans this call's ``steps``: resume a cosine run with the ``steps``
+            it was started with to continue it exactly (a constant rate may be extended).
         max_grad_norm: clip the gradient norm to this (None: no clipping).
         save_every: also checkpoint every this many steps (the last step always is).
 

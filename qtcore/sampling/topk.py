@@ -44,19 +44,27 @@ class TopKSampler(SamplerBase):
     Args:
         systematic: one offset per row (systematic πps, default), or one per unit interval
             (jittered; a key may then be hit twice).
+        value_aware: when used by :func:`~qtcore.nn.functional.sampled_attention` (and so by
+            ``QuantumMultiheadAttention`` and the Hugging Face integration), sample with
+            inclusion ∝ ``p_j·‖v_j − v̄‖`` over keys ordered by their values' principal
+            direction (:class:`~qtcore.nn.functional.ValueDesign`); still unbiased. On its
+            own, ``sample_weights(p, …)`` sees no values and is plain πps either way.
 
     Example:
         >>> from qtcore.sampling import TopKSampler
         >>> TopKSampler()
-        <TopKSampler 'topk' systematic=True>
+        <TopKSampler 'topk' systematic=True value_aware=True>
     """
 
     name: str = "topk"
 
-    def __init__(self, *, systematic: bool = True) -> None:
+    def __init__(self, *, systematic: bool = True, value_aware: bool = True) -> None:
         if not isinstance(systematic, bool):
             raise InvalidInput(f"systematic must be True or False, got {systematic!r}")
+        if not isinstance(value_aware, bool):
+            raise InvalidInput(f"value_aware must be True or False, got {value_aware!r}")
         self.systematic = systematic
+        self.value_aware = value_aware
 
     def inclusion(self, p: torch.Tensor, num_samples: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Inclusion probabilities ``π = min(1, c·p)`` (R, N) and the constant ``c`` (R, 1).
@@ -74,40 +82,48 @@ class TopKSampler(SamplerBase):
         # "Every non-zero key certain" is c = huge rather than inf, so that 0·c stays 0.
         huge = 1.0 / torch.finfo(p.dtype).tiny
         c = (num_samples / total).clamp(max=huge)
-        pi = torch.empty_like(p)
-        whole = torch.empty_like(p)  # scratch, reused: allocating per pass costs more than it
-        for _ in range(num_samples + 1):  # c only grows, and stops within S + 1 passes
-            torch.mul(p, c, out=pi).clamp_(max=1.0)
-            # Float passes only (bool reductions are several times slower on CPU): a
-            # clamped π is 1 exactly for the t certain keys, so floor(π) counts them, and
-            # the others' mass is (Σπ − t)/c, summed directly rather than as total minus
-            # the certain mass (after a key with p ≈ 1 that difference is round-off).
-            t = torch.floor(pi, out=whole).sum(dim=-1, keepdim=True)
-            rest = (pi.sum(dim=-1, keepdim=True) - t) / c
-            done = (rest <= 0) | (t >= num_samples)  # nothing left to sample
-            c_next = (num_samples - t) / rest.clamp(min=1e-30)
-            c_next = torch.where(done, huge, c_next.clamp(max=huge))
-            c_next = torch.maximum(c_next, c)  # guards float round-off against a step back
-            if torch.equal(c_next, c):
-                break
-            c = c_next
-        else:  # not converged (never seen): keep π consistent with the c returned
-            torch.mul(p, c, out=pi).clamp_(max=1.0)
-        return pi, c
+        # Most rows of long attention have no certain key at c = S/Σp (their largest p is
+        # below Σp/S): c is final for them after two passes. Only the others iterate.
+        peaked = (p.amax(dim=-1, keepdim=True) * c >= 1).squeeze(-1)
+        if bool(peaked.any()):
+            rows = peaked.nonzero().squeeze(-1)
+            c = c.index_copy(0, rows, _solve(p.index_select(0, rows), c[rows], num_samples))
+        return torch.mul(p, c).clamp_(max=1.0), c
 
     def _indices(
         self, p: torch.Tensor, num_samples: int, generator: torch.Generator | None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        pi, c = self.inclusion(p, num_samples)
-        mass = pi.sum(dim=-1, keepdim=True)  # = S, or the number of non-zero keys if fewer
-        x = num_samples * stratified_points(
-            (p.shape[0], num_samples),
-            num_samples,
+        S = num_samples
+        x = S * stratified_points(
+            (p.shape[0], S),
+            S,
             systematic=self.systematic,
             generator=generator,
             device=p.device,
             dtype=p.dtype,
         )
+        total = p.sum(dim=-1, keepdim=True)
+        # A flat row has no certain key at c = S/Σp: π = c·p, so its points x ∈ [0, S) are
+        # located on p's own cumulative sum at x/c, and every weight is 1/c = Σp/S. That is
+        # two reductions and one cumulative sum; only the other rows (peaked, all-zero, or
+        # with fewer non-zero keys than S) solve for c and build π.
+        flat = (p.amax(dim=-1, keepdim=True) * S < total).squeeze(-1)
+        scale = total / S
+        idx = locate(p, x * scale)
+        weight = scale.expand(-1, S)
+        if bool(flat.all()):
+            return idx, weight
+        # The few other rows are redone on their own (index_select and index_copy: copying
+        # whole rows, much faster on CPU than advanced indexing).
+        rows = (~flat).nonzero().squeeze(-1)
+        peak_idx, peak_weight = self._peaked(p.index_select(0, rows), x.index_select(0, rows), S)
+        return idx.index_copy(0, rows, peak_idx), weight.index_copy(0, rows, peak_weight)
+
+    def _peaked(
+        self, p: torch.Tensor, x: torch.Tensor, num_samples: int
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        pi, c = self.inclusion(p, num_samples)
+        mass = pi.sum(dim=-1, keepdim=True)  # = S, or the number of non-zero keys if fewer
         # When Σπ = S up to round-off, stretch the lattice onto [0, Σπ) so the last point
         # stays inside; when Σπ is smaller (fewer non-zero keys than S), points past it are
         # switched off. Stretching by more than round-off would let a take-all key's unit
@@ -121,4 +137,30 @@ class TopKSampler(SamplerBase):
         return idx, torch.where(live, weight, 0.0)
 
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} {self.name!r} systematic={self.systematic}>"
+        return (
+            f"<{type(self).__name__} {self.name!r} systematic={self.systematic} "
+            f"value_aware={self.value_aware}>"
+        )
+
+
+def _solve(p: torch.Tensor, c: torch.Tensor, num_samples: int) -> torch.Tensor:
+    """The fixed point ``c = (S − t)/R`` (R, 1) for rows of ``p``, starting from ``c`` = S/Σp."""
+    huge = 1.0 / torch.finfo(p.dtype).tiny
+    pi = torch.empty_like(p)
+    whole = torch.empty_like(p)  # scratch, reused: allocating per pass costs more than it
+    for _ in range(num_samples + 1):  # c only grows, and stops within S + 1 passes
+        torch.mul(p, c, out=pi).clamp_(max=1.0)
+        # Float passes only (bool reductions are several times slower on CPU): a clamped π
+        # is 1 exactly for the t certain keys, so floor(π) counts them, and the others' mass
+        # is (Σπ − t)/c, summed directly rather than as total minus the certain mass (after
+        # a key with p ≈ 1 that difference is round-off).
+        t = torch.floor(pi, out=whole).sum(dim=-1, keepdim=True)
+        rest = (pi.sum(dim=-1, keepdim=True) - t) / c
+        done = (rest <= 0) | (t >= num_samples)  # nothing left to sample
+        c_next = (num_samples - t) / rest.clamp(min=1e-30)
+        c_next = torch.where(done, huge, c_next.clamp(max=huge))
+        c_next = torch.maximum(c_next, c)  # guards float round-off against a step back
+        if torch.equal(c_next, c):
+            break
+        c = c_next
+    return c

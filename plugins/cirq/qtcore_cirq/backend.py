@@ -3,8 +3,12 @@
 How a job runs:
 
 1. Circuits are converted once per structure (:mod:`qtcore_cirq.convert`): the encoding
-   template once per (n, noise), and ``run()``'s circuits grouped by gate sequence with their
-   angles lifted into sympy symbols. Each row is a ``cirq.ParamResolver``.
+   template once per (n, noise) — without noise as ``n`` multiplexed RY operations
+   (:class:`~qtcore_cirq.convert.MultiplexedRy`, one per level of the Möttönen tree, the
+   same state as its ``2**n − 1`` RY and ``2**n − 2`` CX gates), with noise as the IR's RY
+   and CX gates, after each of which the noise channels act — and ``run()``'s circuits
+   grouped by gate sequence with their angles lifted into sympy symbols. Each row is a
+   ``cirq.ParamResolver``.
 2. One ``simulate_sweep_iter`` over those resolvers gives each row's final state vector
    (``cirq.Simulator``) or density matrix (``cirq.DensityMatrixSimulator``, with qtcore's
    noise channels in the circuit). Rows whose resolved circuits are identical are simulated
@@ -47,7 +51,9 @@ from qtcore import (
 from qtcore.shots import row_generators
 from qtcore.validation import validate_distributions
 from qtcore_cirq.convert import (
+    level_angles,
     line_qubits,
+    multiplexed_template,
     outcome_probabilities,
     parameter_symbol,
     sample_counts,
@@ -174,10 +180,16 @@ class CirqBackend(BackendBase):
         noise: NoiseModel | None,
     ) -> np.ndarray:
         n = P.shape[1].bit_length() - 1
-        angles = encoding_template(n).angles(P, validated=True)
+        if noise is None:
+            # One multiplexed RY per level: the same state in n operations per row.
+            circuit, angles = multiplexed_template(n), level_angles(P)
+        else:
+            # Noise acts after each RY and CX of the IR template, so that form is kept.
+            circuit = template_circuit(n, noise)
+            angles = encoding_template(n).angles(P, validated=True)
         rngs = row_generators(seed, P.shape[0])
         out = np.zeros((P.shape[0], 2**n), dtype=np.int64)
-        for members, state in self._sweep(template_circuit(n, noise), angles, n):
+        for members, state in self._sweep(circuit, angles, n):
             for i in members:
                 out[i] = sample_counts(state, n, shots, rngs[i])
         return out

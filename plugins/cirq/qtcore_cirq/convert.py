@@ -38,8 +38,11 @@ from qtcore_cirq.noise import to_cirq_noise
 
 __all__ = [
     "MEASUREMENT_KEY",
+    "MultiplexedRy",
     "counts_from_measurements",
+    "level_angles",
     "line_qubits",
+    "multiplexed_template",
     "outcome_probabilities",
     "parameter_symbol",
     "sample_counts",
@@ -278,3 +281,135 @@ def template_circuit(n_qubits: int, noise: NoiseModel | None) -> cirq.FrozenCirc
     from qtcore import encoding_template
 
     return to_cirq(encoding_template(n_qubits).circuit, noise, measure=False).freeze()
+
+
+class MultiplexedRy(cirq.Gate):
+    """A uniformly controlled RY: ``RY(θ_c)`` on the last qubit for each value c of the others.
+
+    On ``k + 1`` qubits, controls first (the most significant, as everywhere in qtcore), with
+    ``2**k`` angles ``θ_c``: the unitary is block-diagonal with blocks ``RY(θ_c)``. It is the
+    level-k step of the Möttönen tree as one operation instead of ``2**k`` RY and ``2**k``
+    CX gates: the same state, with Cirq's per-gate overhead paid ``n`` times per row rather
+    than ``2**(n+1) − 3`` times. Angles may be sympy expressions (resolved per row by a
+    ``cirq.ParamResolver``); ``_apply_unitary_`` applies every block at once with numpy.
+
+    Args:
+        thetas: the ``2**k`` angles, indexed by the controls' value (big-endian).
+
+    Raises:
+        InvalidInput: the number of angles is not a power of two.
+
+    Example:
+        >>> import numpy as np
+        >>> import cirq
+        >>> from qtcore_cirq.convert import MultiplexedRy
+        >>> gate = MultiplexedRy([0.0, np.pi])       # RY(π) on qubit 1 when qubit 0 is 1
+        >>> np.round(cirq.unitary(gate).real, 6).tolist()[2:]
+        [[0.0, 0.0, 0.0, -1.0], [0.0, 0.0, 1.0, 0.0]]
+    """
+
+    def __init__(self, thetas: Sequence[object]) -> None:
+        count = len(thetas)
+        if count < 1 or count & (count - 1):
+            raise InvalidInput(f"MultiplexedRy takes 2**k angles, got {count}")
+        self._thetas = tuple(thetas)
+        self._k = count.bit_length() - 1
+
+    def _num_qubits_(self) -> int:
+        return self._k + 1
+
+    def _is_parameterized_(self) -> bool:
+        return any(cirq.is_parameterized(t) for t in self._thetas)
+
+    def _parameter_names_(self) -> set[str]:
+        return {name for t in self._thetas for name in cirq.parameter_names(t)}
+
+    def _resolve_parameters_(self, resolver: cirq.ParamResolver, recursive: bool) -> MultiplexedRy:
+        return MultiplexedRy([resolver.value_of(t, recursive) for t in self._thetas])
+
+    def _apply_unitary_(self, args: cirq.ApplyUnitaryArgs) -> np.ndarray | None:
+        if self._is_parameterized_():
+            return None
+        half = np.asarray(self._thetas, dtype=np.float64) / 2
+        cos, sin = np.cos(half)[:, None], np.sin(half)[:, None]
+        front = tuple(range(self._k + 1))
+        source = np.moveaxis(args.target_tensor, args.axes, front)
+        blocks = source.reshape(2**self._k, 2, -1)
+        out = np.empty_like(blocks)
+        out[:, 0] = cos * blocks[:, 0] - sin * blocks[:, 1]
+        out[:, 1] = sin * blocks[:, 0] + cos * blocks[:, 1]
+        args.available_buffer[...] = np.moveaxis(out.reshape(source.shape), front, args.axes)
+        return args.available_buffer
+
+    def _unitary_(self) -> np.ndarray | None:
+        if self._is_parameterized_():
+            return None
+        half = np.asarray(self._thetas, dtype=np.float64) / 2
+        blocks = [np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]]) for a in half]
+        size = 2 ** (self._k + 1)
+        matrix = np.zeros((size, size))
+        for c, block in enumerate(blocks):
+            matrix[2 * c : 2 * c + 2, 2 * c : 2 * c + 2] = block
+        return matrix
+
+    def _circuit_diagram_info_(self, args: cirq.CircuitDiagramInfoArgs) -> tuple[str, ...]:
+        return ("@",) * self._k + (f"Ry(mux {2**self._k})",)
+
+    def _value_equality_values_(self) -> tuple[object, ...]:
+        return self._thetas
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, MultiplexedRy) and self._thetas == other._thetas
+
+    def __hash__(self) -> int:
+        return hash((MultiplexedRy, self._thetas))
+
+    def __repr__(self) -> str:
+        return f"qtcore_cirq.convert.MultiplexedRy({list(self._thetas)!r})"
+
+
+@cache
+def multiplexed_template(n_qubits: int) -> cirq.FrozenCircuit:
+    """The noiseless encoding as ``n`` :class:`MultiplexedRy` gates, built once per n.
+
+    Level k acts on qubits ``0 … k`` with the symbols ``theta_{2**k − 1 + c}`` for its
+    ``2**k`` control values c: the per-prefix angles θ_k(c) of :mod:`qtcore.encoding`
+    (before the Walsh–Hadamard/Gray-code transform that the RY + CX form needs), laid out
+    level after level as :func:`level_angles` returns them.
+
+    Example:
+        >>> from qtcore_cirq.convert import multiplexed_template
+        >>> len(list(multiplexed_template(3).all_operations()))
+        3
+    """
+    qubits = line_qubits(n_qubits)
+    ops = []
+    for k in range(n_qubits):
+        first = 2**k - 1
+        symbols = [parameter_symbol(first + c) for c in range(2**k)]
+        ops.append(MultiplexedRy(symbols).on(*qubits[: k + 1]))
+    return cirq.Circuit(ops).freeze()
+
+
+def level_angles(P: np.ndarray) -> np.ndarray:
+    """θ_k(c) (B, 2**n − 1) of every level, level after level: the values of
+    :func:`multiplexed_template`'s symbols for rows of probabilities ``P`` (B, 2**n).
+
+    ``θ_k(c) = 2·atan2(√M(c1), √M(c0))`` with ``M`` the mass under a prefix (see
+    :mod:`qtcore.encoding`); a prefix with no mass gets θ = 0.
+
+    Example:
+        >>> import numpy as np
+        >>> from qtcore_cirq.convert import level_angles
+        >>> np.round(level_angles(np.array([[0.5, 0.0, 0.0, 0.5]])) / np.pi, 6).tolist()
+        [[0.5, 0.0, 1.0]]
+    """
+    batch, width = P.shape
+    n = width.bit_length() - 1
+    levels = []
+    masses = np.clip(P, 0.0, None)
+    for k in range(n - 1, -1, -1):
+        pairs = masses.reshape(batch, 2**k, 2)
+        levels.append(2.0 * np.arctan2(np.sqrt(pairs[..., 1]), np.sqrt(pairs[..., 0])))
+        masses = pairs.sum(axis=-1)
+    return np.concatenate(levels[::-1], axis=1) if levels else np.zeros((batch, 0))

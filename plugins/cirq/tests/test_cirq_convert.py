@@ -311,3 +311,43 @@ def test_to_cirq_noise_none_and_type_errors():
         QtcoreNoiseModel(NoiseModel(depolarizing_1q=0.1)).noisy_operation(
             cirq.CCX(*cirq.LineQubit.range(3))
         )
+
+
+def test_multiplexed_ry_apply_unitary_matches_its_matrix() -> None:
+    from qtcore_cirq.convert import MultiplexedRy
+
+    rng = np.random.default_rng(4)
+    for k in range(4):
+        gate = MultiplexedRy(rng.uniform(-np.pi, np.pi, 2**k).tolist())
+        cirq.testing.assert_has_consistent_apply_unitary(gate)
+        u = cirq.unitary(gate)
+        np.testing.assert_allclose(u @ u.T, np.eye(2 ** (k + 1)), atol=1e-12)
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 5])
+def test_multiplexed_template_prepares_the_same_state_as_the_ry_cx_template(n: int) -> None:
+    from qtcore_cirq.convert import (
+        level_angles,
+        line_qubits,
+        multiplexed_template,
+        parameter_symbol,
+        template_circuit,
+    )
+
+    from qtcore import encoding_template
+
+    rng = np.random.default_rng(n)
+    P = rng.dirichlet(np.full(2**n, 0.3), size=3)
+    P[0, : 2 ** (n - 1)] = 0.0  # a prefix with no mass
+    P[0] /= P[0].sum()
+    sim = cirq.Simulator(dtype=np.complex128)
+    for row, fast, slow in zip(
+        P, level_angles(P), encoding_template(n).angles(P), strict=True
+    ):
+        states = []
+        for circuit, values in ((multiplexed_template(n), fast), (template_circuit(n, None), slow)):
+            resolver = {parameter_symbol(i).name: float(x) for i, x in enumerate(values)}
+            result = sim.simulate(circuit, resolver, qubit_order=line_qubits(n))
+            states.append(result.final_state_vector)
+        np.testing.assert_allclose(states[0], states[1], atol=1e-10)
+        np.testing.assert_allclose(np.abs(states[0]) ** 2, row, atol=1e-10)
