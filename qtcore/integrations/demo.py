@@ -80,8 +80,9 @@ def demo_methods(max_keys: int) -> list[Method]:
 
     Example:
         >>> from qtcore.integrations.demo import demo_methods
-        >>> [m.label for m in demo_methods(32)][:2]
-        ['multinomial', 'sobol']
+        >>> labels = [m.label for m in demo_methods(32)]
+        >>> {"multinomial", "stratified", "topk", "reference (backend)"} <= set(labels)
+        True
     """
     methods = [Method(e.name, sampler=e.name) for e in qtcore.samplers()]
     n = num_qubits_for(max_keys)
