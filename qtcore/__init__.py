@@ -15,6 +15,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from qtcore import hookspecs
@@ -124,11 +125,10 @@ def get_backend(name: str, **options: Any) -> Backend:
         10
     """
     backend: Backend = get_registry().create("backend", name, **options)
-    try:
-        # How executor workers rebuild this backend instead of pickling it (qtcore.chunking).
+    # How executor workers rebuild this backend instead of pickling it (qtcore.chunking); a
+    # backend with __slots__ refuses the attribute and is pickled whole instead.
+    with contextlib.suppress(AttributeError):
         backend._qtcore_spec = (name, dict(options))  # type: ignore[attr-defined]
-    except AttributeError:  # a backend with __slots__ is pickled whole instead
-        pass
     return backend
 
 

@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -112,13 +113,11 @@ def known_secrets(environ: Mapping[str, str] | None = None) -> list[str]:
     """
     env = os.environ if environ is None else environ
     secrets = [env[k] for k in _ENV_SECRETS if env.get(k)]
-    try:
+    with contextlib.suppress(Exception):  # redaction must never be the thing that fails
         credentials, _ = _resolve(environ)
         if credentials is not None and not hasattr(credentials, "_refresh_using"):
             frozen = credentials.get_frozen_credentials()
             secrets += [s for s in (frozen.access_key, frozen.secret_key, frozen.token) if s]
-    except Exception:  # redaction must never be the thing that fails
-        pass
     return secrets
 
 
