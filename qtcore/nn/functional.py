@@ -348,13 +348,14 @@ def sampled_attention(
         if fused is not None:
             return fused
     exact = num_samples is None or (isinstance(sampler, str) and sampler == "exact")
+    design = resolved = None
     if not exact and backend is None:
-        # Attending samplers (importance, hyper, control) choose keys from q and k
-        # themselves, without the full row of logits: hand them the whole call.
-        chosen = _resolve("sampler", sampler or DEFAULT_SAMPLER)
-        if hasattr(chosen, "attend"):
+        resolved = _resolve("sampler", sampler or DEFAULT_SAMPLER)  # once: names build anew
+        if hasattr(resolved, "attend"):
+            # Attending samplers (importance, hyper, control) choose keys from q and k
+            # themselves, without the full row of logits: hand them the whole call.
             _check_budget(num_samples)
-            return chosen.attend(
+            return resolved.attend(
                 q,
                 k,
                 v,
@@ -366,13 +367,10 @@ def sampled_attention(
                 dropout_p=dropout_p,
                 return_weights=return_weights,
             )
-    needs_grad = torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad)
-    design = resolved = None
-    if not exact and backend is None:
-        resolved = _resolve("sampler", sampler or DEFAULT_SAMPLER)
         if _value_aware(resolved):
             design = ValueDesign(v, ordered=not is_causal)
             k, v, attn_mask = design.permute(k), design.permute(v), design.permute_mask(attn_mask)
+    needs_grad = torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad)
     if not (exact or return_weights or needs_grad or dropout_p > 0.0 or backend is not None):
         if hasattr(resolved, "sample_indices"):
             _check_budget(num_samples)
@@ -398,7 +396,7 @@ def sampled_attention(
         W = _estimate(
             p,
             num_samples,
-            sampler=sampler,
+            sampler=sampler if resolved is None else resolved,
             backend=_resolve("backend", backend),
             noise=noise,
             mitigator=_resolve("mitigator", mitigator),
