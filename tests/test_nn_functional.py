@@ -275,6 +275,7 @@ def small_blocks(monkeypatch):  # type: ignore[no-untyped-def]
     import qtcore.nn.functional as functional
 
     monkeypatch.setattr(functional, "BLOCK_ELEMENTS", 40)
+    monkeypatch.setattr(functional, "FUSED_BLOCK_ELEMENTS", 40)
 
 
 @pytest.mark.parametrize("kind", MASKS)

@@ -45,7 +45,9 @@ import torch
 
 import qtcore
 from qtcore.errors import CapabilityError, InvalidInput
+from qtcore.nn import native
 from qtcore.noise import NoiseModel
+from qtcore.sampling.inverse_cdf import uniform
 from qtcore.validation import num_qubits_for
 
 __all__ = [
@@ -427,6 +429,11 @@ def _check_budget(num_samples: Any) -> None:
 BLOCK_ELEMENTS = 1 << 20
 
 
+#: Block size of the fused CPU pass: the block of logits (2 MiB in float32) is written by the
+#: matrix product and read back by the pass while it is still in cache.
+FUSED_BLOCK_ELEMENTS = 1 << 19
+
+
 def _block_mask(
     attn_mask: torch.Tensor | None, is_causal: bool, start: int, stop: int, N: int, device: Any
 ) -> torch.Tensor | None:
@@ -466,6 +473,11 @@ def blockwise_sampled_attention(
     the sampler's own, so its law is that of :func:`sampled_attention`'s dense path; the
     random stream differs (draws are made block by block).
 
+    For float32 CPU tensors and qtcore's ``topk`` and ``stratified`` samplers, everything
+    after the logits' matrix product runs in one fused C pass per row
+    (:mod:`qtcore.nn.native`): the same estimator from the same uniforms, about 3× less
+    time than the separate torch passes.
+
     Example:
         >>> import torch
         >>> import qtcore
@@ -493,20 +505,60 @@ def blockwise_sampled_attention(
         size_rows = sizes.to(q.dtype).expand(*lead, N)
         flat_sizes = size_rows.reshape(groups * N)
     out = torch.empty(*lead, L, Dv, dtype=v.dtype, device=v.device)
+    fused = _fused_mode(sampler, q, k, v, sizes)
     step = max(1, BLOCK_ELEMENTS // max(1, groups * N))
+    if fused is not None:
+        step = max(1, FUSED_BLOCK_ELEMENTS // max(1, groups * N))
+        q_scaled = q * scale
+        buffer = torch.empty(groups * min(step, L) * N, dtype=q.dtype)
+        if sizes is not None:
+            group_sizes = size_rows.reshape(groups, N)
     for start in range(0, L, step):
         stop = min(L, start + step)
         # Causal rows start:stop see keys < stop only: the rest is never computed.
         n = min(N, stop) if is_causal else N
-        mask = _block_mask(attn_mask, is_causal, start, stop, N, q.device)
+        if fused is None:
+            mask = _block_mask(attn_mask, is_causal, start, stop, N, q.device)
+        else:  # the fused pass cuts causal rows by length: no causal mask to build
+            mask = None if attn_mask is None else attn_mask[..., start:stop, :]
         if mask is not None and n < N:
             mask = mask[..., :n]
-        logits = torch.matmul(q[..., start:stop, :] * scale, k[..., :n, :].transpose(-2, -1))
+        if fused is None:
+            logits = torch.matmul(q[..., start:stop, :] * scale, k[..., :n, :].transpose(-2, -1))
+        else:
+            # One buffer for every block: a fresh multi-MB tensor per block costs page
+            # faults comparable to the product itself.
+            logits = buffer[: groups * (stop - start) * n].view(*lead, stop - start, n)
+            torch.matmul(q_scaled[..., start:stop, :], k[..., :n, :].transpose(-2, -1), out=logits)
         if mask is not None:
             if mask.dtype == torch.bool:
                 logits.masked_fill_(~mask, float("-inf"))
             else:
                 logits.add_(mask)
+        if fused is not None:
+            # The same uniforms, from the same generator in the same order, as the
+            # sampler's own sample_indices below would draw.
+            take_all, systematic = fused
+            rows_in_block = stop - start
+            u = uniform(
+                (groups * rows_in_block, 1 if systematic else num_samples),
+                generator=generator,
+                device=q.device,
+                dtype=logits.dtype,
+            )
+            block = native.sample_rows(
+                logits.reshape(groups, rows_in_block, n),
+                rows_per_group=rows_in_block,
+                causal_start=start if is_causal else None,
+                sizes=None if sizes is None else group_sizes[:, :n],
+                values=values.reshape(groups, N, Dv),
+                u=u,
+                num_samples=num_samples,
+                take_all=take_all,
+            )
+            assert block is not None  # _fused_mode checked that the pass is built
+            out[..., start:stop, :] = block.reshape(*lead, rows_in_block, Dv)
+            continue
         # Unnormalised e = exp(l − max), in place: the samplers take any non-negative row
         # (E[W] = e), so dividing the weights by Z = Σe gives E[W] = p without a softmax
         # pass. A fully masked row has max −inf; shifting it by 0 leaves e = 0, Z = 0.
@@ -530,6 +582,28 @@ def blockwise_sampled_attention(
         )
         out[..., start:stop, :] = block.reshape(*lead, stop - start, Dv)
     return out
+
+
+def _fused_mode(
+    sampler: Any, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, sizes: torch.Tensor | None
+) -> tuple[bool, bool] | None:
+    """``(take_all, systematic)`` when the fused CPU pass (:mod:`qtcore.nn.native`) computes
+    ``sampler``'s estimator on these tensors, else None (the torch path runs).
+
+    Covered: float32 CPU tensors, qtcore's own :class:`~qtcore.sampling.TopKSampler` and
+    :class:`~qtcore.sampling.StratifiedSampler` (not subclasses, whose estimator may
+    differ), systematic or jittered, with or without value-aware sizes.
+    """
+    from qtcore.sampling import StratifiedSampler, TopKSampler
+
+    tensors = (q, k, v) if sizes is None else (q, k, v, sizes)
+    if any(t.device.type != "cpu" or t.dtype != torch.float32 for t in tensors):
+        return None
+    if type(sampler) not in (TopKSampler, StratifiedSampler):
+        return None
+    if native.native_status() != "ok":
+        return None
+    return type(sampler) is TopKSampler, bool(sampler.systematic)
 
 
 def _estimate(

@@ -1,0 +1,224 @@
+"""The fused CPU row pass of sampled attention: ``_rows.c``, compiled on first use.
+
+:func:`qtcore.nn.functional.blockwise_sampled_attention` (the inference path of
+``sampled_attention``, ``QuantumMultiheadAttention`` and the Hugging Face integration)
+computes a block of logits with one matrix product and hands the block to this C pass,
+which does the rest of the estimator in one sweep per row: max, ``exp``, the row sums,
+the value-aware sizes, the ``topk`` or ``stratified`` points walked along the cumulative
+sum, and ``Σ_s w_s·v[idx_s]``. The torch path needs a pass over the block for each of
+these; at N = 2048 they cost more than the logits themselves.
+
+The estimator and its random stream are the torch path's: the same uniforms are drawn from
+the same generator in the same order, so the two paths pick the same keys except where a
+point falls within float round-off of a key boundary (the cumulative sum is accumulated in
+double here, in float there). Tests compare the two paths and check unbiasedness directly.
+
+The source is compiled once per machine with the system C compiler (``$CC``, else ``cc``),
+``-O3 -march=native`` and OpenMP when available, into ``$QTCORE_CACHE_DIR`` (default
+``~/.cache/qtcore``); no Python or torch headers are needed. Without a compiler the torch
+path runs, with one :class:`NativeUnavailableWarning`; ``QTCORE_NATIVE=0`` switches the
+pass off. :func:`native_status` says which it is.
+
+Example:
+    >>> from qtcore.nn.native import native_status
+    >>> isinstance(native_status(), str)
+    True
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import threading
+import warnings
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+
+__all__ = ["NativeUnavailableWarning", "native_status", "sample_rows"]
+
+
+class NativeUnavailableWarning(RuntimeWarning):
+    """The fused CPU pass could not be built; sampled attention runs its torch path."""
+
+
+_lock = threading.Lock()
+_state: dict[str, Any] = {}
+
+
+def _cache_dir() -> Path:
+    root = os.environ.get("QTCORE_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "qtcore"
+    )
+    return Path(root) / "native"
+
+
+def _cpu_flags() -> str:
+    """What ``-march=native`` depends on: the CPU's feature flags (Linux) or its name."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith(("flags", "Features")):
+                    return line
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _compile(source: str, target: Path) -> str | None:
+    """Compile ``source`` to the shared library ``target``; None, or why it failed."""
+    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+    if compiler is None:
+        return "no C compiler found (install gcc or clang, or set CC)"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # -fno-trapping-math lets the exp polynomial's rounding vectorise (11x on AVX2).
+    base = [compiler, "-O3", "-fPIC", "-shared", "-std=c99", "-fno-math-errno"]
+    base.append("-fno-trapping-math")
+    errors = []
+    with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
+        src = Path(tmp) / "_rows.c"
+        src.write_text(source, encoding="utf-8")
+        out = Path(tmp) / target.name
+        # Best first; a compiler without OpenMP or -march=native still builds a serial one.
+        for extra in (["-march=native", "-fopenmp"], ["-fopenmp"], ["-march=native"], []):
+            cmd = [*base, *extra, str(src), "-o", str(out), "-lm"]
+            try:
+                run = subprocess.run(cmd, capture_output=True, text=True, check=False)
+            except OSError as exc:  # the compiler itself cannot be run
+                return f"compiling the fused CPU pass failed: {compiler}: {exc}"
+            if run.returncode == 0:
+                os.replace(out, target)  # atomic: parallel processes never see half a file
+                return None
+            errors.append(f"{' '.join(cmd)}: {run.stderr.strip()[-300:]}")
+    return "compiling the fused CPU pass failed: " + " | ".join(errors)
+
+
+def _load() -> Any:
+    """The loaded library, or None (the reason is in ``_state["status"]``)."""
+    if "lib" in _state:
+        return _state["lib"]
+    with _lock:
+        if "lib" in _state:
+            return _state["lib"]
+        lib, status = None, "ok"
+        if os.environ.get("QTCORE_NATIVE", "1") == "0":
+            status = "switched off by QTCORE_NATIVE=0"
+        else:
+            source = resources.files("qtcore.nn").joinpath("_rows.c").read_text(encoding="utf-8")
+            key = hashlib.sha256(
+                "\0".join((source, _cpu_flags(), os.environ.get("CC", ""))).encode()
+            ).hexdigest()[:16]
+            path = _cache_dir() / f"qtcore_rows_{key}.so"
+            try:
+                error = None if path.exists() else _compile(source, path)
+            except OSError as exc:  # the cache folder cannot be written
+                error = f"building in {path.parent} failed: {exc}"
+            if error is None:
+                try:
+                    lib = ctypes.CDLL(str(path))
+                except OSError as exc:
+                    error = f"loading {path} failed: {exc}"
+            if error is not None:
+                status = error
+                warnings.warn(
+                    f"qtcore's fused CPU pass is unavailable ({error}); sampled attention "
+                    "uses its torch path, same estimator, about 2-3x slower",
+                    NativeUnavailableWarning,
+                    stacklevel=3,
+                )
+        if lib is not None:
+            fn = lib.qtk_sample_rows
+            i64, ptr = ctypes.c_int64, ctypes.c_void_p
+            fn.argtypes = [
+                ptr, i64, i64, i64,  # logits, R, n, ld
+                i64, i64,  # rows_per_group, causal_start
+                ptr, i64,  # sizes, size_group_stride
+                ptr, i64, i64,  # values, value_group_stride, dv
+                ptr, i64, i64,  # u, u_row_stride, u_point_stride
+                i64, ctypes.c_int,  # S, take_all
+                ptr, i64, ctypes.c_int,  # out, out_ld, num_threads
+            ]  # fmt: skip
+            fn.restype = ctypes.c_int
+        _state["lib"], _state["status"] = lib, status
+        return lib
+
+
+def native_status() -> str:
+    """``"ok"`` when the fused CPU pass is built and loaded, else why sampled attention runs
+    its torch path (no compiler, ``QTCORE_NATIVE=0``, a build error). Builds it if needed.
+
+    Example:
+        >>> from qtcore.nn.native import native_status
+        >>> native_status() == "ok" or len(native_status()) > 0
+        True
+    """
+    _load()
+    return str(_state["status"])
+
+
+def sample_rows(
+    logits: torch.Tensor,
+    *,
+    rows_per_group: int,
+    causal_start: int | None,
+    sizes: torch.Tensor | None,
+    values: torch.Tensor,
+    u: torch.Tensor,
+    num_samples: int,
+    take_all: bool,
+) -> torch.Tensor | None:
+    """One block of the estimator: ``Σ_s w_s·v[idx_s]`` per row (R, Dv), or None (no pass).
+
+    Args:
+        logits: (G, r, n) float32, contiguous, masked already (−inf or added float mask);
+            overwritten.
+        rows_per_group: r, the query rows per (batch, head) group in this block.
+        causal_start: the first query row's index when ``is_causal``: row i of a group sees
+            keys ``< causal_start + i + 1``; None when not causal.
+        sizes: (G, n) float32 value-aware sizes, or None.
+        values: (G, N, Dv) float32 with N ≥ n.
+        u: (G·r, 1) (systematic) or (G·r, S) (jittered) uniforms in [0, 1).
+        num_samples: S.
+        take_all: ``topk``'s take-all keys (True) or ``stratified`` (False).
+
+    Example:
+        >>> import torch
+        >>> from qtcore.nn.native import native_status, sample_rows
+        >>> logits = torch.zeros(1, 1, 4)                 # one flat row of 4 keys
+        >>> values = torch.arange(4.0).reshape(1, 4, 1)
+        >>> out = sample_rows(logits, rows_per_group=1, causal_start=None, sizes=None,
+        ...                   values=values, u=torch.full((1, 1), 0.5), num_samples=4,
+        ...                   take_all=True)
+        >>> out is None or out.flatten().tolist() == [1.5]  # each key once, weight 1/4
+        True
+    """
+    lib = _load()
+    if lib is None:
+        return None
+    G, r, n = logits.shape
+    N, dv = values.shape[-2], values.shape[-1]
+    for name, t in (("logits", logits), ("values", values), ("u", u)):
+        if t.dtype != torch.float32 or not t.is_contiguous() or t.device.type != "cpu":
+            raise ValueError(f"{name} must be a contiguous float32 CPU tensor")
+    if sizes is not None and (sizes.dtype != torch.float32 or sizes.stride(-1) != 1):
+        raise ValueError("sizes must be float32 with unit stride along keys")
+    out = torch.empty(G * r, dv, dtype=torch.float32)
+    failed = lib.qtk_sample_rows(
+        logits.data_ptr(), G * r, n, n,
+        r, -1 if causal_start is None else causal_start,
+        None if sizes is None else sizes.data_ptr(), 0 if sizes is None else sizes.stride(0),
+        values.data_ptr(), N * dv, dv,
+        u.data_ptr(), u.shape[1], 0 if u.shape[1] == 1 else 1,
+        num_samples, int(take_all),
+        out.data_ptr(), dv, torch.get_num_threads(),
+    )  # fmt: skip
+    if failed:
+        raise MemoryError("the fused CPU pass could not allocate its scratch memory")
+    return out.reshape(G, r, dv)

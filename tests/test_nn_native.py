@@ -1,0 +1,232 @@
+"""The fused CPU pass (qtcore/nn/_rows.c): the torch path's estimator, exactly, and faster.
+
+Every comparison runs the same call twice, with the pass and with the torch path, from the
+same generator seed: the two draw the same uniforms, so they pick the same keys unless a
+point falls within float round-off of a key boundary (the cumulative sums are accumulated
+differently). Unbiasedness is also tested on the fused path alone.
+"""
+
+from __future__ import annotations
+
+import shutil
+import warnings
+
+import pytest
+import torch
+from torch.nn.functional import scaled_dot_product_attention as sdpa
+
+import qtcore.nn.functional as functional
+from qtcore.nn import native
+from qtcore.nn.functional import sampled_attention
+from qtcore.sampling import StratifiedSampler, TopKSampler
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("cc") is None and shutil.which("gcc") is None, reason="needs a C compiler"
+)
+
+SAMPLERS = {
+    "topk": TopKSampler(),
+    "topk-p": TopKSampler(value_aware=False),
+    "topk-jittered": TopKSampler(systematic=False, value_aware=False),
+    "stratified": StratifiedSampler(),
+    "stratified-systematic": StratifiedSampler(systematic=True),
+}
+
+
+@pytest.fixture
+def torch_path(monkeypatch):  # type: ignore[no-untyped-def]
+    """A context in which sampled_attention runs its torch path (the pass "unavailable")."""
+
+    def switch(off: bool) -> None:
+        if off:
+            monkeypatch.setattr(native, "_state", {"lib": None, "status": "off for a test"})
+        else:
+            monkeypatch.setattr(native, "_state", {})
+
+    return switch
+
+
+def _both(torch_path, *args, **kwargs):  # type: ignore[no-untyped-def]
+    outs = []
+    for off in (False, True):
+        torch_path(off)
+        with torch.no_grad():
+            outs.append(
+                sampled_attention(*args, generator=torch.Generator().manual_seed(11), **kwargs)
+            )
+    torch_path(False)
+    return outs
+
+
+def _qkv(B=2, H=3, L=40, N=70, D=8, seed=0, peak=2.0):  # type: ignore[no-untyped-def]
+    g = torch.Generator().manual_seed(seed)
+    q = torch.randn(B, H, L, D, generator=g) * peak
+    k = torch.randn(B, H, N, D, generator=g)
+    v = torch.randn(B, H, N, D, generator=g)
+    return q, k, v
+
+
+def test_the_pass_builds_on_this_machine() -> None:
+    assert native.native_status() == "ok"
+
+
+MASKS = ["none", "causal", "bool", "float", "padding+causal", "dead-rows"]
+
+
+def _mask(kind: str, L: int, N: int) -> tuple[torch.Tensor | None, bool]:
+    g = torch.Generator().manual_seed(5)
+    if kind == "none":
+        return None, False
+    if kind == "causal":
+        return None, True
+    if kind == "bool":
+        return torch.rand(L, N, generator=g) > 0.3, False
+    if kind == "float":
+        return torch.randn(L, N, generator=g), False
+    if kind == "padding+causal":
+        pad = torch.ones(2, 1, 1, N, dtype=torch.bool)
+        pad[1, ..., N - 25 :] = False
+        return pad, True
+    mask = torch.rand(L, N, generator=g) > 0.5
+    mask[::7] = False  # every key masked on these rows
+    return mask, False
+
+
+@pytest.mark.parametrize("kind", MASKS)
+@pytest.mark.parametrize("name", SAMPLERS)
+def test_fused_pass_matches_the_torch_path(name: str, kind: str, monkeypatch, torch_path) -> None:  # type: ignore[no-untyped-def]
+    # Small blocks: block boundaries, causal offsets and partial last blocks all occur. The
+    # uniforms are drawn block by block, so both paths need the same blocks.
+    monkeypatch.setattr(functional, "FUSED_BLOCK_ELEMENTS", 2000)
+    monkeypatch.setattr(functional, "BLOCK_ELEMENTS", 2000)
+    q, k, v = _qkv()
+    mask, causal = _mask(kind, 40, 70)
+    fused, reference = _both(
+        torch_path, q, k, v, mask, causal, sampler=SAMPLERS[name], num_samples=12
+    )
+    assert torch.isfinite(fused).all()
+    rows_differ = ((fused - reference).abs().amax(-1) > 1e-4).float().mean().item()
+    # Systematic designs pick the same keys up to round-off; jittered points lie near key
+    # boundaries more often, so a few rows in a thousand may differ there.
+    assert rows_differ <= (0.005 if "jittered" in name or name == "stratified" else 0.0)
+    close = (fused - reference).abs().amax(-1) <= 1e-4
+    torch.testing.assert_close(fused[close], reference[close], atol=2e-5, rtol=1e-4)
+
+
+def test_rows_with_fewer_keys_than_samples_are_exact(torch_path) -> None:  # type: ignore[no-untyped-def]
+    q, k, v = _qkv(L=20, N=30)
+    mask = torch.zeros(20, 30, dtype=torch.bool)
+    mask[:, :5] = True  # 5 live keys, S = 8: every key is take-all
+    with torch.no_grad():
+        out = sampled_attention(q, k, v, mask, sampler=TopKSampler(), num_samples=8)
+    torch.testing.assert_close(out, sdpa(q, k, v, attn_mask=mask), atol=2e-6, rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["topk-p", "stratified"])
+def test_masked_keys_never_get_weight(name: str) -> None:
+    """Huge values on masked keys: one chosen through round-off would show in the output.
+
+    The last 16 keys of every 64-key block are masked, so that points which round-off puts
+    at a block's end meet keys without mass (removing the pass's guard against that made
+    this test fail).
+    """
+    g = torch.Generator().manual_seed(0)
+    N = 1024
+    q = torch.randn(1, 4, 256, 8, generator=g) * 3
+    k, v = torch.randn(1, 4, N, 8, generator=g), torch.randn(1, 4, N, 8, generator=g)
+    mask = torch.ones(256, N, dtype=torch.bool)
+    for offset in range(48, 64):
+        mask[:, offset::64] = False
+    v = torch.where(mask.any(0)[:, None], v, torch.full_like(v, 1e6))
+    with torch.no_grad():
+        for seed in range(50):
+            out = sampled_attention(
+                q, k, v, mask, sampler=SAMPLERS[name], num_samples=64,
+                generator=torch.Generator().manual_seed(seed),
+            )  # fmt: skip
+            assert out.abs().max() < 100
+
+
+@pytest.mark.parametrize("name", ["topk", "topk-p", "topk-jittered", "stratified"])
+@pytest.mark.parametrize("causal", [False, True])
+def test_fused_pass_is_unbiased(name: str, causal: bool) -> None:
+    """Mean of M = 4000 outputs against exact attention: a z-test per entry.
+
+    With the sample standard error per entry and |z| ≤ 5.0 required for every one of the
+    3·6·2 = 36 entries that vary, the false-failure rate is below 36 · 5.7e-7 ≈ 2e-5 (seeds
+    fixed).
+    """
+    q, k, v = _qkv(B=1, H=1, L=6, N=40, D=2, seed=4)
+    M = 4000
+    with torch.no_grad():
+        outs = sampled_attention(
+            q.expand(M, 3, -1, -1), k, v, None, causal, sampler=SAMPLERS[name],
+            num_samples=5, generator=torch.Generator().manual_seed(7),
+        )  # fmt: skip
+    exact = sdpa(q, k, v, is_causal=causal)[0].double()
+    outs = outs.double()
+    se = outs.std(dim=0) / M**0.5
+    diff = outs.mean(dim=0) - exact
+    # Early causal rows have fewer keys than S: computed exactly, no spread to test against.
+    exact_rows = se < 1e-7
+    assert bool((diff[exact_rows].abs() < 1e-5).all())
+    z = diff[~exact_rows] / se[~exact_rows]
+    assert z.numel() > 0 and z.abs().max() <= 5.0, z
+
+
+def test_switched_off_by_the_environment(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(native, "_state", {})
+    monkeypatch.setenv("QTCORE_NATIVE", "0")
+    assert native.native_status() == "switched off by QTCORE_NATIVE=0"
+    assert native.sample_rows(
+        torch.zeros(1, 1, 2), rows_per_group=1, causal_start=None, sizes=None,
+        values=torch.zeros(1, 2, 1), u=torch.zeros(1, 1), num_samples=1, take_all=True,
+    ) is None  # fmt: skip
+
+
+def test_a_failed_build_warns_once_and_the_torch_path_runs(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(native, "_state", {})
+    monkeypatch.setenv("QTCORE_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
+    q, k, v = _qkv(L=8, N=40)
+    with pytest.warns(native.NativeUnavailableWarning, match="torch path"):
+        status = native.native_status()
+    assert "failed" in status and "no-such-compiler" in status
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no second warning
+        with torch.no_grad():
+            out = sampled_attention(q, k, v, num_samples=8)
+    assert out.shape == (2, 3, 8, 8) and torch.isfinite(out).all()
+
+
+def test_the_library_is_cached_by_source_and_cpu(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(native, "_state", {})
+    monkeypatch.setenv("QTCORE_CACHE_DIR", str(tmp_path))
+    assert native.native_status() == "ok"
+    built = list((tmp_path / "native").glob("qtcore_rows_*.so"))
+    assert len(built) == 1
+    stamp = built[0].stat().st_mtime_ns
+    monkeypatch.setattr(native, "_state", {})
+    assert native.native_status() == "ok"  # loaded from the cache, not rebuilt
+    assert built[0].stat().st_mtime_ns == stamp
+    assert list((tmp_path / "native").iterdir()) == built  # no temporary files left
+
+
+def test_sample_rows_rejects_what_it_cannot_read() -> None:
+    with pytest.raises(ValueError, match="contiguous float32"):
+        native.sample_rows(
+            torch.zeros(1, 1, 2, dtype=torch.float64), rows_per_group=1, causal_start=None,
+            sizes=None, values=torch.zeros(1, 2, 1), u=torch.zeros(1, 1), num_samples=1,
+            take_all=True,
+        )  # fmt: skip
+
+
+def test_other_dtypes_and_custom_samplers_take_the_torch_path(torch_path) -> None:  # type: ignore[no-untyped-def]
+    class Mine(TopKSampler):
+        """A subclass may change the estimator: the fused pass does not take it."""
+
+    q, k, v = _qkv(L=8, N=40)
+    assert functional._fused_mode(Mine(), q, k, v, None) is None
+    assert functional._fused_mode(TopKSampler(), q.double(), k.double(), v.double(), None) is None
+    assert functional._fused_mode(TopKSampler(), q, k, v, None) == (True, True)
+    assert functional._fused_mode(StratifiedSampler(), q, k, v, None) == (False, False)
