@@ -159,7 +159,7 @@ class ValueDesign:
         if ordered and v.shape[-2] > 2:
             gram = centred.transpose(-2, -1) @ centred  # (…, Ev, Ev)
             _, vectors = torch.linalg.eigh(gram.double())
-            proj = (centred.double() @ vectors[..., -1:]).squeeze(-1)
+            proj = (centred @ vectors[..., -1:].to(centred.dtype)).squeeze(-1)
             self.order = proj.argsort(dim=-1)
             sizes = sizes.gather(-1, self.order)
         self.sizes = sizes
@@ -177,8 +177,14 @@ class ValueDesign:
         if self.order is None:
             return x
         lead = torch.broadcast_shapes(x.shape[:-2], self.order.shape[:-1])  # type: ignore[no-untyped-call]
-        index = self.order.expand(*lead, -1).unsqueeze(-1).expand(*lead, -1, x.shape[-1])
-        return x.expand(*lead, *x.shape[-2:]).gather(-2, index)
+        N, D = x.shape[-2:]
+        groups = math.prod(lead)
+        # Whole rows by index_select on (groups·N, D): a row copy each, several times
+        # faster on CPU than gather with an index expanded over D.
+        rows = self.order.expand(*lead, N).reshape(groups, N)
+        rows = rows + torch.arange(groups, device=rows.device)[:, None] * N
+        flat = x.expand(*lead, N, D).reshape(groups * N, D)
+        return flat.index_select(0, rows.reshape(-1)).reshape(*lead, N, D)
 
     def permute_mask(self, mask: torch.Tensor | None) -> torch.Tensor | None:
         """A (…, L, N) mask with its key columns in the design's order.
