@@ -2,10 +2,11 @@
 
 One attention call, batch 1, 4 heads, head dim 64, sequence (= keys) 512, 2048 and 4096,
 non-causal and causal, S = 32 samples per query row; inference (no grad), so
-``sampled_attention`` takes its blockwise path: logits per block of query rows, unnormalised
-exponentials in place, the sampler's sparse ``(idx, weight)`` form, and one
-``embedding_bag`` per block for ``Σ_s w_s·v[idx_s]``; no dense (L, N) product with V and no
-(B, H, L, N, D) gather. The peer is ``torch.nn.functional.scaled_dot_product_attention`` on
+``sampled_attention`` takes its blockwise path: logits per block of query rows by one matrix
+product, then the fused C pass (``qtcore/nn/_rows.c``: max, exp, sums, sample points and
+``Σ_s w_s·v[idx_s]`` in one sweep per row; ``native`` in the JSON says whether it was
+built); no dense (L, N) product with V and no (B, H, L, N, D) gather. The peer is
+``torch.nn.functional.scaled_dot_product_attention`` on
 the same tensors and threads, measured in the same run, interleaved with ours; each time is
 the median of ``--repeats`` runs, and ratios are ours / SDPA: ``ratio_to_sdpa`` in wall time,
 ``cpu_ratio_to_sdpa`` in CPU time of the process (all its threads), which is what a shared,
@@ -30,6 +31,7 @@ import torch
 from torch.nn.functional import scaled_dot_product_attention
 
 from qtcore.nn.functional import sampled_attention
+from qtcore.nn.native import native_status
 from qtcore.sampling import TopKSampler
 
 RESULTS = Path(__file__).parent / "results"
@@ -65,6 +67,7 @@ def main() -> None:
         "cpu_count": os.cpu_count(),
         "torch": torch.__version__,
         "platform": platform.platform(),
+        "native": native_status(),
         "rows": rows,
     }
     (RESULTS / "attention.json").write_text(json.dumps(payload, indent=2))
