@@ -114,6 +114,9 @@ def attention_probabilities(
     return torch.softmax(logits, dim=-1).masked_fill(dead, 0.0)
 
 
+#: Keys used to find the plane of the value-aware key order (evenly spaced when N is larger).
+PLANE_KEYS = 512
+
 #: Floor on the value-aware sizes, as a fraction of their mean: every key with p > 0 keeps
 #: an inclusion probability of at least this share of its p-proportional one.
 SIZE_FLOOR = 0.1
@@ -167,8 +170,14 @@ class ValueDesign:
                 # of the directions' top two principal components (this measured lower
                 # error on MiniLM than sorting by the values' first component).
                 unit = centred / norms.unsqueeze(-1).clamp(min=torch.finfo(v.dtype).tiny)
-                unit = unit - unit.mean(dim=-2, keepdim=True)
-                gram = unit.transpose(-2, -1) @ unit  # (…, Ev, Ev)
+                # The plane from at most PLANE_KEYS evenly spaced keys (a function of V
+                # alone, like the rest of the design), every key projected on it.
+                every = -(-v.shape[-2] // PLANE_KEYS)
+                some = unit[..., ::every, :]
+                centre = some.mean(dim=-2, keepdim=True)
+                unit = unit - centre
+                some = some - centre
+                gram = some.transpose(-2, -1) @ some  # (…, Ev, Ev)
                 _, vectors = torch.linalg.eigh(gram.double())
                 plane = unit @ vectors[..., -2:].to(unit.dtype)  # (…, N, 2)
                 key = torch.atan2(plane[..., 0], plane[..., 1])
