@@ -378,3 +378,30 @@ def test_value_aware_design_lowers_the_error_on_clustered_values() -> None:
 
     ratio = error("topk") / error(qtcore.sampling.TopKSampler(value_aware=False))
     assert ratio < 0.8, ratio
+
+
+def test_nearest_neighbour_path_walks_a_line_end_to_end() -> None:
+    from qtcore.nn.functional import _nearest_neighbour_path
+
+    g = torch.Generator().manual_seed(0)
+    positions = torch.randperm(40, generator=g).double()
+    points = torch.stack([positions, torch.zeros(40, dtype=torch.float64)], -1)
+    path = _nearest_neighbour_path(points[None, None])[0, 0]
+    walked = positions[path]
+    assert sorted(path.tolist()) == list(range(40))  # a permutation
+    steps = walked.diff().abs()
+    assert bool((steps == 1).all()), walked  # from one end to the other, no jumps
+
+
+@pytest.mark.parametrize("N", [20, 300])
+def test_value_design_order_is_a_permutation_shared_by_every_query(N: int) -> None:
+    """Up to TOUR_KEYS keys the nearest-neighbour path, above the angle order: both are
+    permutations of the keys, functions of V alone (same V, same order)."""
+    from qtcore.nn.functional import TOUR_KEYS, ValueDesign
+
+    v = torch.randn(2, 3, N, 8, generator=torch.Generator().manual_seed(N))
+    a, b = ValueDesign(v, ordered=True), ValueDesign(v.clone(), ordered=True)
+    assert a.order is not None and b.order is not None
+    assert torch.equal(a.order, b.order)
+    assert torch.equal(a.order.sort(-1).values, torch.arange(N).expand(2, 3, N))
+    assert (N <= TOUR_KEYS) == (N == 20)

@@ -117,6 +117,37 @@ def attention_probabilities(
 #: Keys used to find the plane of the value-aware key order (evenly spaced when N is larger).
 PLANE_KEYS = 512
 
+#: Up to this many keys, the value-aware order is a nearest-neighbour path (O(N²) per head);
+#: above, the angle order (O(N log N)).
+TOUR_KEYS = 256
+
+
+def _nearest_neighbour_path(points: torch.Tensor) -> torch.Tensor:
+    """A greedy nearest-neighbour path through the N points of each group: (…, N) indices.
+
+    It starts at the point farthest from the group's mean and always moves to the nearest
+    point not yet visited (ties: the lowest index), so it is a deterministic function of
+    ``points``. All groups advance together: N − 1 steps of batched operations.
+    """
+    lead, (N, E) = points.shape[:-2], points.shape[-2:]
+    z = points.reshape(-1, N, E).double()
+    G = z.shape[0]
+    # Squared distances from one product (exact enough to rank neighbours: float64).
+    sq = z.square().sum(dim=-1)
+    dist = (sq[:, :, None] + sq[:, None, :]).baddbmm_(z, z.transpose(1, 2), alpha=-2.0)
+    G = dist.shape[0]
+    rows = dist.reshape(G * N, N)
+    base = torch.arange(G, device=z.device) * N
+    visited = torch.zeros(G, N, dtype=dist.dtype, device=z.device)  # 0, or inf once visited
+    current = (z - z.mean(dim=-2, keepdim=True)).norm(dim=-1).argmax(dim=-1, keepdim=True)
+    steps = [current]
+    for _ in range(N - 1):
+        visited.scatter_(1, current, float("inf"))
+        current = (rows.index_select(0, base + current[:, 0]) + visited).argmin(1, keepdim=True)
+        steps.append(current)
+    return torch.cat(steps, dim=-1).reshape(*lead, N)
+
+
 #: Floor on the value-aware sizes, as a fraction of their mean: every key with p > 0 keeps
 #: an inclusion probability of at least this share of its p-proportional one.
 SIZE_FLOOR = 0.1
@@ -125,7 +156,7 @@ SIZE_FLOOR = 0.1
 class ValueDesign:
     """Value-aware sampling design for one attention call: key sizes and a key order.
 
-    Both are functions of V alone, computed once per (batch, head) in O(N·Ev² + Ev³), and
+    Both are functions of V alone, computed once per (batch, head), and
     shared by every query row:
 
     * sizes ``a_j = ‖v_j − v̄‖ + SIZE_FLOOR·mean‖v − v̄‖``: the sampler is given ``q = p·a``
@@ -133,10 +164,12 @@ class ValueDesign:
       still holds exactly. With ``topk`` this is πps sampling with inclusion ∝ ``p_j·a_j``,
       the Horvitz–Thompson design that spends samples where ``p_j·‖v_j − v̄‖`` (a key's
       contribution to the output's spread) is large rather than where ``p_j`` is.
-    * order: keys sorted by the angle of their direction ``(v_j − v̄)/‖v_j − v̄‖`` in the
-      plane of the directions' top two principal components (by the value itself when
-      Ev = 1), so that a systematic sample (one offset per row) spreads its points across
-      the directions the output can move in. Inclusion probabilities do not depend on the
+    * order: a systematic sample (one offset per row) takes one key from each stretch of the
+      order, so keys whose contribution ``v_j/a_j`` is similar should be neighbours. Up to
+      :data:`TOUR_KEYS` keys the order is a greedy nearest-neighbour path through the points
+      ``v_j/a_j``; above, keys are sorted by the angle of their direction
+      ``(v_j − v̄)/‖v_j − v̄‖`` in the plane of the directions' top two principal components
+      (by the value itself when Ev = 1). Inclusion probabilities do not depend on the
       order, so the estimator stays unbiased. With ``is_causal`` the positional order is
       kept (a permutation would turn the causal mask into a dense one).
 
@@ -162,7 +195,13 @@ class ValueDesign:
         self.order: torch.Tensor | None = None
         if ordered and v.shape[-2] > 2:
             if v.shape[-1] == 1:
-                key = centred.squeeze(-1)  # one value dimension: sort by the value
+                self.order = centred.squeeze(-1).argsort(dim=-1)  # sort by the value
+            elif v.shape[-2] <= TOUR_KEYS:
+                # A sampled key adds W_j·v_j with W_j ∝ 1/a_j: the order should keep keys
+                # with similar v_j/a_j together. A greedy nearest-neighbour path through
+                # those points does (MiniLM at S = 32: 0.104 against 0.124 for the angle
+                # order below), at O(N²·Ev) and N sequential steps.
+                self.order = _nearest_neighbour_path(v / sizes.unsqueeze(-1))
             else:
                 # For a sampled key the estimator adds W_j·v_j ∝ v_j / a_j: the key's
                 # *direction* from v̄ plus v̄/a_j. Neighbours in the order should agree on
@@ -180,8 +219,7 @@ class ValueDesign:
                 gram = some.transpose(-2, -1) @ some  # (…, Ev, Ev)
                 _, vectors = torch.linalg.eigh(gram.double())
                 plane = unit @ vectors[..., -2:].to(unit.dtype)  # (…, N, 2)
-                key = torch.atan2(plane[..., 0], plane[..., 1])
-            self.order = key.argsort(dim=-1)
+                self.order = torch.atan2(plane[..., 0], plane[..., 1]).argsort(dim=-1)
             sizes = sizes.gather(-1, self.order)
         self.sizes = sizes
 
