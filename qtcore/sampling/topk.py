@@ -46,8 +46,8 @@ class TopKSampler(SamplerBase):
             (jittered; a key may then be hit twice).
         value_aware: when used by :func:`~qtcore.nn.functional.sampled_attention` (and so by
             ``QuantumMultiheadAttention`` and the Hugging Face integration), sample with
-            inclusion ∝ ``p_j·‖v_j − v̄‖`` over keys ordered by their values' principal
-            direction (:class:`~qtcore.nn.functional.ValueDesign`); still unbiased. On its
+            inclusion ∝ ``p_j·‖v_j − v̄‖`` over keys ordered so that neighbours have similar
+            values (:class:`~qtcore.nn.functional.ValueDesign`); still unbiased. On its
             own, ``sample_weights(p, …)`` sees no values and is plain πps either way.
 
     Example:
