@@ -494,8 +494,8 @@ def _check_budget(num_samples: Any) -> None:
 BLOCK_ELEMENTS = 1 << 20
 
 
-#: Block size of the fused CPU pass: the block of logits (2 MiB in float32) is written by the
-#: matrix product and read back by the pass while it is still in cache.
+#: Logits per matrix product of the fused CPU pass (2 MiB in float32): written by the
+#: product and read back by the pass while still in cache.
 FUSED_BLOCK_ELEMENTS = 1 << 19
 
 
@@ -571,59 +571,34 @@ def blockwise_sampled_attention(
         flat_sizes = size_rows.reshape(groups * N)
     out = torch.empty(*lead, L, Dv, dtype=v.dtype, device=v.device)
     fused = _fused_mode(sampler, q, k, v, sizes)
-    step = max(1, BLOCK_ELEMENTS // max(1, groups * N))
     if fused is not None:
-        step = max(1, FUSED_BLOCK_ELEMENTS // max(1, groups * N))
-        q_scaled = q * scale
-        buffer = torch.empty(groups * min(step, L) * N, dtype=q.dtype)
-        if sizes is not None:
-            group_sizes = size_rows.reshape(groups, N)
+        _fused_blocks(
+            q * scale,
+            k,
+            values.reshape(groups, N, Dv),
+            attn_mask,
+            is_causal,
+            None if sizes is None else size_rows.reshape(groups, N),
+            fused,
+            num_samples,
+            generator,
+            out,
+        )
+        return out
+    step = max(1, BLOCK_ELEMENTS // max(1, groups * N))
     for start in range(0, L, step):
         stop = min(L, start + step)
         # Causal rows start:stop see keys < stop only: the rest is never computed.
         n = min(N, stop) if is_causal else N
-        if fused is None:
-            mask = _block_mask(attn_mask, is_causal, start, stop, N, q.device)
-        else:  # the fused pass cuts causal rows by length: no causal mask to build
-            mask = None if attn_mask is None else attn_mask[..., start:stop, :]
+        mask = _block_mask(attn_mask, is_causal, start, stop, N, q.device)
         if mask is not None and n < N:
             mask = mask[..., :n]
-        if fused is None:
-            logits = torch.matmul(q[..., start:stop, :] * scale, k[..., :n, :].transpose(-2, -1))
-        else:
-            # One buffer for every block: a fresh multi-MB tensor per block costs page
-            # faults comparable to the product itself.
-            logits = buffer[: groups * (stop - start) * n].view(*lead, stop - start, n)
-            torch.matmul(q_scaled[..., start:stop, :], k[..., :n, :].transpose(-2, -1), out=logits)
+        logits = torch.matmul(q[..., start:stop, :] * scale, k[..., :n, :].transpose(-2, -1))
         if mask is not None:
             if mask.dtype == torch.bool:
                 logits.masked_fill_(~mask, float("-inf"))
             else:
                 logits.add_(mask)
-        if fused is not None:
-            # The same uniforms, from the same generator in the same order, as the
-            # sampler's own sample_indices below would draw.
-            take_all, systematic = fused
-            rows_in_block = stop - start
-            u = uniform(
-                (groups * rows_in_block, 1 if systematic else num_samples),
-                generator=generator,
-                device=q.device,
-                dtype=logits.dtype,
-            )
-            block = native.sample_rows(
-                logits.reshape(groups, rows_in_block, n),
-                rows_per_group=rows_in_block,
-                causal_start=start if is_causal else None,
-                sizes=None if sizes is None else group_sizes[:, :n],
-                values=values.reshape(groups, N, Dv),
-                u=u,
-                num_samples=num_samples,
-                take_all=take_all,
-            )
-            assert block is not None  # _fused_mode checked that the pass is built
-            out[..., start:stop, :] = block.reshape(*lead, rows_in_block, Dv)
-            continue
         # Unnormalised e = exp(l − max), in place: the samplers take any non-negative row
         # (E[W] = e), so dividing the weights by Z = Σe gives E[W] = p without a softmax
         # pass. A fully masked row has max −inf; shifting it by 0 leaves e = 0, Z = 0.
@@ -647,6 +622,83 @@ def blockwise_sampled_attention(
         )
         out[..., start:stop, :] = block.reshape(*lead, stop - start, Dv)
     return out
+
+
+#: From this many keys on, the fused pass takes one (batch, head) group at a time with
+#: FUSED_BLOCK_ELEMENTS logits per block: more query rows per matrix product, so the product
+#: packs K once per 256 rows instead of once per 64 (measured 20% less time at N = 2048).
+#: Below, all groups share each block (fewer Python-level steps for many short heads).
+FUSED_GROUP_KEYS = 512
+
+
+def _fused_blocks(
+    q_scaled: torch.Tensor,
+    k: torch.Tensor,
+    values: torch.Tensor,
+    attn_mask: torch.Tensor | None,
+    is_causal: bool,
+    sizes: torch.Tensor | None,
+    fused: tuple[bool, bool],
+    num_samples: int,
+    generator: torch.Generator | None,
+    out: torch.Tensor,
+) -> None:
+    """:func:`blockwise_sampled_attention` with the fused C pass (:mod:`qtcore.nn.native`).
+
+    ``q_scaled`` (…, L, E), ``k`` (…, N, E), ``attn_mask`` (…, L, N) or None, all expanded
+    to the same leading dims; ``values`` (G, N, Dv); ``sizes`` (G, N) or None; ``out``
+    (…, L, Dv) is filled. The uniforms of a block of query rows are drawn for all groups at
+    once, in the order the sampler's ``sample_indices`` would draw them on that block.
+    """
+    take_all, systematic = fused
+    lead, L, N = q_scaled.shape[:-2], q_scaled.shape[-2], k.shape[-2]
+    G, Dv = values.shape[0], values.shape[-1]
+    qg = q_scaled.reshape(G, L, q_scaled.shape[-1])
+    kg = k.reshape(G, N, k.shape[-1])
+    og = out.view(G, L, Dv)
+    chunk = 1 if N >= FUSED_GROUP_KEYS else G  # groups per matrix product
+    mask: torch.Tensor | list[torch.Tensor] | None = None
+    if attn_mask is not None and chunk == G:
+        mask = attn_mask.reshape(G, L, N)
+    elif attn_mask is not None:  # one group at a time: views of the (often broadcast) mask
+        mask = [attn_mask[index][None] for index in np.ndindex(*lead)]
+    step = max(1, FUSED_BLOCK_ELEMENTS // (chunk * N))
+    # One buffer for every block: a fresh multi-MB tensor per block costs page faults
+    # comparable to the product itself.
+    buffer = torch.empty(chunk * min(step, L) * N, dtype=q_scaled.dtype)
+    for start in range(0, L, step):
+        stop = min(L, start + step)
+        rows = stop - start
+        n = min(N, stop) if is_causal else N  # causal rows start:stop see keys < stop
+        u = uniform(
+            (G * rows, 1 if systematic else num_samples),
+            generator=generator,
+            device=q_scaled.device,
+            dtype=q_scaled.dtype,
+        ).view(G, rows, -1)
+        for g0 in range(0, G, chunk):
+            g1 = min(G, g0 + chunk)
+            logits = buffer[: (g1 - g0) * rows * n].view(g1 - g0, rows, n)
+            torch.matmul(qg[g0:g1, start:stop], kg[g0:g1, :n].transpose(-2, -1), out=logits)
+            if mask is not None:  # the pass cuts causal rows by length itself
+                part = mask[g0] if isinstance(mask, list) else mask[g0:g1]
+                block_mask = part[:, start:stop, :n]
+                if block_mask.dtype == torch.bool:
+                    logits.masked_fill_(~block_mask, float("-inf"))
+                else:
+                    logits.add_(block_mask)
+            block = native.sample_rows(
+                logits,
+                rows_per_group=rows,
+                causal_start=start if is_causal else None,
+                sizes=None if sizes is None else sizes[g0:g1, :n],
+                values=values[g0:g1],
+                u=u[g0:g1].reshape((g1 - g0) * rows, -1),
+                num_samples=num_samples,
+                take_all=take_all,
+            )
+            assert block is not None  # _fused_mode checked that the pass is built
+            og[g0:g1, start:stop] = block
 
 
 def _fused_mode(
