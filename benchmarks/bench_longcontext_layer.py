@@ -29,9 +29,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from bench_longcontext import CHUNK, capture_long, rel, run  # noqa: E402
+from bench_longcontext import CHUNK, capture_long, rel, run
 
-from qtcore.sampling import HyperSampler, ImportanceSampler  # noqa: E402
+from qtcore.sampling import HyperSampler, ImportanceSampler
 
 RESULTS = Path(__file__).parent / "results"
 
