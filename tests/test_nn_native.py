@@ -248,3 +248,24 @@ def test_other_dtypes_and_custom_samplers_take_the_torch_path(torch_path) -> Non
     assert functional._fused_mode(TopKSampler(), q.double(), k.double(), v.double(), None) is None
     assert functional._fused_mode(TopKSampler(), q, k, v, None) == (True, True)
     assert functional._fused_mode(StratifiedSampler(), q, k, v, None) == (False, False)
+
+
+def test_inference_takes_the_fused_pass_by_default(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The default sampler at inference on float32 CPU tensors runs the pass, not the torch
+    passes (a silent fallback would only show as time)."""
+    calls = []
+    inner = native.sample_rows
+
+    def spy(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(kwargs["take_all"])
+        return inner(*args, **kwargs)
+
+    monkeypatch.setattr(native, "sample_rows", spy)
+    q, k, v = _qkv(L=8, N=40)
+    with torch.no_grad():
+        sampled_attention(q, k, v, num_samples=8)
+        sampled_attention(q, k, v, num_samples=8, sampler="stratified")
+    assert calls and set(calls) == {True, False}
+    calls.clear()
+    sampled_attention(q.requires_grad_(), k, v, num_samples=8)  # training: the dense path
+    assert not calls
