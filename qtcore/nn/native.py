@@ -27,6 +27,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import hashlib
 import os
@@ -62,13 +63,10 @@ def _cache_dir() -> Path:
 
 def _cpu_flags() -> str:
     """What ``-march=native`` depends on: the CPU's feature flags (Linux) or its name."""
-    try:
-        with open("/proc/cpuinfo", encoding="utf-8") as f:
-            for line in f:
-                if line.startswith(("flags", "Features")):
-                    return line
-    except OSError:
-        pass
+    with contextlib.suppress(OSError), open("/proc/cpuinfo", encoding="utf-8") as f:
+        for line in f:
+            if line.startswith(("flags", "Features")):
+                return line
     return platform.processor() or platform.machine()
 
 
