@@ -499,6 +499,16 @@ BLOCK_ELEMENTS = 1 << 20
 FUSED_BLOCK_ELEMENTS = 1 << 19
 
 
+def _mask_logits_(logits: torch.Tensor, mask: torch.Tensor | None) -> None:
+    """Apply an SDPA-convention mask in place: bool False → −inf, float added."""
+    if mask is None:
+        return
+    if mask.dtype == torch.bool:
+        logits.masked_fill_(~mask, float("-inf"))
+    else:
+        logits.add_(mask)
+
+
 def _block_mask(
     attn_mask: torch.Tensor | None, is_causal: bool, start: int, stop: int, N: int, device: Any
 ) -> torch.Tensor | None:
@@ -565,10 +575,8 @@ def blockwise_sampled_attention(
     k = k.expand(*lead, N, k.shape[-1])
     groups = math.prod(lead)
     values = v.expand(*lead, N, Dv).reshape(groups * N, Dv)
-    offsets = (torch.arange(groups, device=q.device) * N).reshape(*lead, 1, 1)
     if sizes is not None:
         size_rows = sizes.to(q.dtype).expand(*lead, N)
-        flat_sizes = size_rows.reshape(groups * N)
     out = torch.empty(*lead, L, Dv, dtype=v.dtype, device=v.device)
     fused = _fused_mode(sampler, q, k, v, sizes)
     if fused is not None:
@@ -585,6 +593,9 @@ def blockwise_sampled_attention(
             out,
         )
         return out
+    offsets = (torch.arange(groups, device=q.device) * N).reshape(*lead, 1, 1)
+    if sizes is not None:
+        flat_sizes = size_rows.reshape(groups * N)
     step = max(1, BLOCK_ELEMENTS // max(1, groups * N))
     for start in range(0, L, step):
         stop = min(L, start + step)
@@ -594,11 +605,7 @@ def blockwise_sampled_attention(
         if mask is not None and n < N:
             mask = mask[..., :n]
         logits = torch.matmul(q[..., start:stop, :] * scale, k[..., :n, :].transpose(-2, -1))
-        if mask is not None:
-            if mask.dtype == torch.bool:
-                logits.masked_fill_(~mask, float("-inf"))
-            else:
-                logits.add_(mask)
+        _mask_logits_(logits, mask)
         # Unnormalised e = exp(l − max), in place: the samplers take any non-negative row
         # (E[W] = e), so dividing the weights by Z = Σe gives E[W] = p without a softmax
         # pass. A fully masked row has max −inf; shifting it by 0 leaves e = 0, Z = 0.
@@ -682,11 +689,7 @@ def _fused_blocks(
             torch.matmul(qg[g0:g1, start:stop], kg[g0:g1, :n].transpose(-2, -1), out=logits)
             if mask is not None:  # the pass cuts causal rows by length itself
                 part = mask[g0] if isinstance(mask, list) else mask[g0:g1]
-                block_mask = part[:, start:stop, :n]
-                if block_mask.dtype == torch.bool:
-                    logits.masked_fill_(~block_mask, float("-inf"))
-                else:
-                    logits.add_(block_mask)
+                _mask_logits_(logits, part[:, start:stop, :n])
             block = native.sample_rows(
                 logits,
                 rows_per_group=rows,
