@@ -12,6 +12,7 @@ transformers = pytest.importorskip("transformers")
 
 import qtcore  # noqa: E402
 from qtcore.models import SIZES, quantum_gpt, use_quantum_attention  # noqa: E402
+from qtcore.sampling import TopKSampler  # noqa: E402
 
 V = 48
 SMALL = {"n_embd": 32, "n_head": 4}  # test-sized width; the layout is still GPT-2's
@@ -129,7 +130,12 @@ def test_prefill_after_a_cache_is_bottom_right_causal() -> None:
 
 def test_sampled_decode_steps_sample_over_the_cached_keys() -> None:
     S = 4
-    model = quantum_gpt("tiny", vocab_size=V, num_samples=S, seed=0, **SMALL).eval()
+    # Without topk's control, whose reported weights are dense (W + (p − W)·Φ·Φ⁺), the
+    # weights show the sample itself: S of the cached keys.
+    sampler = TopKSampler(control_rank=0)
+    model = quantum_gpt(
+        "tiny", vocab_size=V, sampler=sampler, num_samples=S, seed=0, **SMALL
+    ).eval()
     calls = _spy(model)
     prompt = torch.randint(0, V - 1, (2, 10), generator=torch.Generator().manual_seed(4))
     out = model.generate(prompt, max_new_tokens=6, do_sample=False, pad_token_id=V - 1)

@@ -8,6 +8,7 @@ from torch import nn
 
 import qtcore
 from qtcore.nn import QuantumMultiheadAttention
+from qtcore.sampling import TopKSampler
 
 E, H, L, S, B = 16, 4, 5, 7, 3
 
@@ -150,8 +151,17 @@ def test_sampled_module_is_close_and_masks_hold() -> None:
     with torch.no_grad():
         out, w = ours(q, k, v, key_padding_mask=kpm, average_attn_weights=False)
         want, _ = ref(q, k, v, key_padding_mask=kpm)
-    assert bool(w[1, :, :, 4:].eq(0).all())  # padded keys never sampled
-    assert int((w > 0).sum(-1).max()) <= 4
+    assert bool(w[1, :, :, 4:].eq(0).all())  # padded keys never weighted
+    # topk's control makes the reported weights dense (W' = W + (p − W)·Φ·Φ⁺); without it
+    # they are the S = 4 sampled keys.
+    sparse = QuantumMultiheadAttention(
+        E, H, batch_first=True, sampler=TopKSampler(control_rank=0), num_samples=4, seed=0
+    ).eval()
+    sparse.load_state_dict(ref.state_dict())
+    with torch.no_grad():
+        _, w0 = sparse(q, k, v, key_padding_mask=kpm, average_attn_weights=False)
+    assert bool(w0[1, :, :, 4:].eq(0).all())
+    assert int((w0 != 0).sum(-1).max()) <= 4 < int((w != 0).sum(-1).max())
     rel = (out - want).norm() / want.norm()
     assert rel < 1.0 and bool(out.isfinite().all())
     ours_big = QuantumMultiheadAttention(E, H, batch_first=True, num_samples=S).eval()

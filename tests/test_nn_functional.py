@@ -105,7 +105,8 @@ def test_topk_with_budget_above_keys_is_exact() -> None:
 
 @pytest.mark.parametrize("name", SAMPLERS)
 def test_output_is_unbiased(name: str) -> None:
-    q, k, v = _qkv(B=1, H=1, L=3, N=12, D=2)
+    # Ev = 6 > topk's control rank 4: the residuals still vary.
+    q, k, v = _qkv(B=1, H=1, L=3, N=12, D=6)
     M = 4000
     g = torch.Generator().manual_seed(1)
     outs = sampled_attention(
@@ -117,8 +118,8 @@ def test_output_is_unbiased(name: str) -> None:
 @pytest.mark.parametrize("name", SAMPLERS)
 def test_gradient_is_unbiased_against_the_exact_gradient(name: str) -> None:
     """Loss linear in the output: E[∇ sampled] = ∇ exact for q, k and v (z-test per entry)."""
-    q0, k0, v0 = _qkv(B=1, H=1, L=3, N=10, D=2, seed=3)
-    G = torch.randn(3, 2, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
+    q0, k0, v0 = _qkv(B=1, H=1, L=3, N=10, D=6, seed=3)
+    G = torch.randn(3, 6, generator=torch.Generator().manual_seed(4), dtype=torch.float64)
     M = 3000
     q, k, v = (x.expand(M, -1, -1, -1).clone().requires_grad_() for x in (q0, k0, v0))
     out = sampled_attention(
@@ -405,3 +406,126 @@ def test_value_design_order_is_a_permutation_shared_by_every_query(N: int) -> No
     assert torch.equal(a.order, b.order)
     assert torch.equal(a.order.sort(-1).values, torch.arange(N).expand(2, 3, N))
     assert (N <= TOUR_KEYS) == (N == 20)
+
+
+# ----------------------------------------------------------------------------------------
+# topk's exact low-rank control (ValueDesign with control_rank)
+
+
+def _low_rank_values(N: int, Ev: int, rank: int, seed: int) -> torch.Tensor:
+    """(1, 2, N, Ev) values = a per-head mean plus ``rank`` directions: inside the control's
+    span when rank ≤ the control's rank."""
+    g = torch.Generator().manual_seed(seed)
+    coords = torch.randn(1, 2, N, rank, generator=g, dtype=torch.float64)
+    dirs = torch.randn(1, 2, rank, Ev, generator=g, dtype=torch.float64)
+    return coords @ dirs + torch.randn(1, 2, 1, Ev, generator=g, dtype=torch.float64)
+
+
+@pytest.mark.parametrize("path", ["dense", "blockwise-torch", "fused"])
+def test_control_makes_values_in_its_span_exact(path: str, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Values spanned by their mean and 3 directions, control rank 4 (Ev = 16): every
+    residual is zero, so one sample per row gives exact attention on every path, with a key
+    padding mask (the control over the visible keys only) and without."""
+    from qtcore.nn import native
+    from qtcore.sampling import TopKSampler
+
+    dtype = torch.float32 if path == "fused" else torch.float64
+    g = torch.Generator().manual_seed(0)
+    q = torch.randn(1, 2, 30, 16, generator=g, dtype=torch.float64).to(dtype)
+    k = torch.randn(1, 2, 50, 16, generator=g, dtype=torch.float64).to(dtype)
+    v = _low_rank_values(50, 16, 3, seed=1).to(dtype)
+    pad = torch.ones(1, 1, 1, 50, dtype=torch.bool)
+    pad[..., 40:] = False
+    # Padded keys' values off the span: they must not enter the control.
+    v_pad = v.clone()
+    v_pad[..., 40:, :] = 100.0 * torch.randn(1, 2, 10, 16, generator=g).to(dtype)
+    if path == "blockwise-torch":
+        monkeypatch.setattr(native, "_state", {"lib": None, "status": "off for a test"})
+    sampler = TopKSampler(control_rank=4)
+    for values, mask in ((v, None), (v_pad, pad)):
+        want = sdpa(q, k, values, attn_mask=mask)
+        with torch.no_grad():
+            got = sampled_attention(
+                q, k, values, mask, sampler=sampler, num_samples=1,
+                return_weights=path == "dense", generator=torch.Generator().manual_seed(3),
+            )  # fmt: skip
+        out = got[0] if path == "dense" else got
+        tol = 1e-9 if dtype == torch.float64 else 2e-4
+        torch.testing.assert_close(out, want, atol=tol, rtol=tol)
+        if path == "dense":
+            W = got[1]
+            torch.testing.assert_close(W @ values, out, atol=1e-9, rtol=1e-9)
+            if mask is not None:
+                assert bool(W[..., 40:].eq(0).all())  # padded keys get no weight
+    # The same values without the control are really sampled: the test can fail.
+    with torch.no_grad():
+        plain = sampled_attention(q, k, v, sampler=TopKSampler(control_rank=0), num_samples=1)
+    assert float((plain - sdpa(q, k, v)).abs().max()) > 1e-2
+
+
+@pytest.mark.parametrize("kind", ["none", "padding", "float"])
+def test_control_weights_are_unbiased_and_give_the_output(kind: str) -> None:
+    """E[W'] = p for the dense weights the control reports (z-test per entry, M = 3000
+    draws, false-failure rate ≤ ALPHA), and W'·V equals the output draw by draw."""
+    q, k, v = _qkv(B=1, H=1, L=3, N=12, D=8, seed=5)
+    mask = _mask(kind, 3, 12)
+    if kind == "padding":
+        mask = mask[1:]  # the batch element with 3 padded keys
+    M = 3000
+    out, W = sampled_attention(
+        q.expand(M, -1, -1, -1), k, v, mask, sampler="topk", num_samples=3,
+        generator=torch.Generator().manual_seed(6), return_weights=True,
+    )  # fmt: skip
+    torch.testing.assert_close(W @ v, out, atol=1e-10, rtol=1e-10)
+    p = torch.softmax(
+        (q @ k.transpose(-1, -2)) / np.sqrt(8)
+        + (0 if mask is None else mask if mask.dtype != torch.bool else
+           torch.zeros(mask.shape, dtype=torch.float64).masked_fill(~mask, float("-inf"))),
+        dim=-1,
+    )[0]  # fmt: skip
+    assert int((W[0] != 0).sum(-1).max()) > 3  # dense: the control is on
+    _z_test(W[:, 0], p[0])
+    _z_test(out[:, 0], sdpa(q, k, v, attn_mask=mask)[0, 0])
+
+
+@pytest.mark.parametrize("kind", ["causal", "bool"])
+def test_control_stays_off_when_rows_see_different_keys(kind: str) -> None:
+    """Under is_causal or a row-dependent mask the reported weights stay the S sampled keys
+    (a control over all keys would put weight on keys a row may not see)."""
+    q, k, v = _qkv(D=8)
+    mask = _mask(kind, 6, 9)
+    _, W = sampled_attention(
+        q, k, v, mask, kind == "causal", sampler="topk", num_samples=4, return_weights=True,
+        generator=torch.Generator().manual_seed(0),
+    )  # fmt: skip
+    assert int((W != 0).sum(-1).max()) <= 4
+
+
+def test_control_lowers_the_error_on_structured_values() -> None:
+    """Values near a 4-dimensional span plus small noise (Ev = 32): the control removes the
+    span, so the error at S = 8 falls several-fold against control_rank=0 (fixed seeds;
+    measured ratio about 0.2)."""
+    from qtcore.sampling import TopKSampler
+
+    g = torch.Generator().manual_seed(2)
+    q, k = (torch.randn(1, 2, 64, 32, generator=g) for _ in range(2))
+    v = _low_rank_values(64, 32, 4, seed=3).float()
+    v = v + 0.05 * torch.randn(v.shape, generator=g)
+    want = sdpa(q, k, v)
+    errors = {}
+    for rank in (0, 4):
+        with torch.no_grad():
+            out = sampled_attention(
+                q, k, v, sampler=TopKSampler(control_rank=rank), num_samples=8,
+                generator=torch.Generator().manual_seed(4),
+            )  # fmt: skip
+        errors[rank] = float((out - want).norm() / want.norm())
+    assert errors[4] < 0.5 * errors[0], errors
+
+
+def test_control_rank_must_be_a_non_negative_int() -> None:
+    from qtcore.sampling import TopKSampler
+
+    for bad in (-1, 1.5, True, "4"):
+        with pytest.raises(qtcore.InvalidInput, match="control_rank"):
+            TopKSampler(control_rank=bad)  # type: ignore[arg-type]

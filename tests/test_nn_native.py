@@ -70,7 +70,7 @@ def test_the_pass_builds_on_this_machine() -> None:
     assert native.native_status() == "ok"
 
 
-MASKS = ["none", "causal", "bool", "float", "padding+causal", "dead-rows"]
+MASKS = ["none", "causal", "bool", "float", "padding", "padding+causal", "dead-rows"]
 
 
 def _mask(kind: str, L: int, N: int) -> tuple[torch.Tensor | None, bool]:
@@ -83,10 +83,10 @@ def _mask(kind: str, L: int, N: int) -> tuple[torch.Tensor | None, bool]:
         return torch.rand(L, N, generator=g) > 0.3, False
     if kind == "float":
         return torch.randn(L, N, generator=g), False
-    if kind == "padding+causal":
+    if kind in ("padding", "padding+causal"):
         pad = torch.ones(2, 1, 1, N, dtype=torch.bool)
         pad[1, ..., N - 25 :] = False
-        return pad, True
+        return pad, kind == "padding+causal"
     mask = torch.rand(L, N, generator=g) > 0.5
     mask[::7] = False  # every key masked on these rows
     return mask, False
@@ -113,7 +113,7 @@ def test_fused_pass_matches_the_torch_path(name: str, kind: str, monkeypatch, to
     torch.testing.assert_close(fused[close], reference[close], atol=2e-5, rtol=1e-4)
 
 
-@pytest.mark.parametrize("kind", ["none", "causal", "padding+causal", "float"])
+@pytest.mark.parametrize("kind", ["none", "causal", "padding", "padding+causal", "float"])
 def test_one_group_at_a_time_matches_the_torch_path(kind: str, monkeypatch, torch_path) -> None:  # type: ignore[no-untyped-def]
     """Long rows (N ≥ FUSED_GROUP_KEYS) take one (batch, head) group per matrix product; the
     uniforms are still drawn per block of query rows for all groups, as the torch path does."""
@@ -171,10 +171,10 @@ def test_fused_pass_is_unbiased(name: str, causal: bool) -> None:
     """Mean of M = 4000 outputs against exact attention: a z-test per entry.
 
     With the sample standard error per entry and |z| ≤ 5.0 required for every one of the
-    3·6·2 = 36 entries that vary, the false-failure rate is below 36 · 5.7e-7 ≈ 2e-5 (seeds
-    fixed).
+    3·6·6 = 108 entries that vary, the false-failure rate is below 108 · 5.7e-7 ≈ 6e-5
+    (seeds fixed). Ev = 6 > topk's control rank 4: the residuals still vary.
     """
-    q, k, v = _qkv(B=1, H=1, L=6, N=40, D=2, seed=4)
+    q, k, v = _qkv(B=1, H=1, L=6, N=40, D=6, seed=4)
     M = 4000
     with torch.no_grad():
         outs = sampled_attention(

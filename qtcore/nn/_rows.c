@@ -5,6 +5,10 @@
  * row: max, e = exp(l - max) and Z = sum e, x = e * a (value-aware sizes a, or 1), block
  * sums of x, then the systematic (or jittered) points of the topk / stratified estimator
  * walked along x's cumulative sum (skipping whole blocks), and out = sum_s w_s * v[idx_s].
+ * With the value design's low-rank control (qtcore.nn.functional.ValueDesign), the values
+ * are the residuals and the exact control part sum_t (sum_j p_j phi_jt) psi_t is added:
+ * the caller passes ctrl_tj = phi_jt / a_j (r1 rows of n, so that sum_j x_j ctrl_tj / Z =
+ * sum_j p_j phi_jt) and the basis psi (r1 rows of dv).
  *
  * It computes the estimator of qtcore.sampling.TopKSampler / StratifiedSampler exactly as
  * qtcore.nn.functional.blockwise_sampled_attention does with torch operations, from the
@@ -83,6 +87,8 @@ int qtk_sample_rows(
     int64_t rows_per_group, int64_t causal_start,
     const float *sizes, int64_t size_group_stride,
     const float *values, int64_t value_group_stride, int64_t dv,
+    const float *ctrl, int64_t ctrl_group_stride, int64_t ctrl_ld, int64_t r1,
+    const float *basis, int64_t basis_group_stride,
     const float *u, int64_t u_row_stride, int64_t u_point_stride,
     int64_t S, int take_all,
     float *out, int64_t out_ld, int num_threads)
@@ -150,6 +156,35 @@ int qtk_sample_rows(
                 xmax = mx > xmax ? mx : xmax;
             }
             if (!(X > 0.0)) continue;
+            if (ctrl) {
+                /* The exact control part: (sum_j x_j ctrl_tj / Z) psi_t for each t. */
+                const float *cg = ctrl + g * ctrl_group_stride;
+                const float *bg = basis + g * basis_group_stride;
+                int64_t t = 0;
+                for (; t + 4 <= r1; t += 4) { /* four at a time: one read of x for four */
+                    const float *c0 = cg + t * ctrl_ld, *c1 = c0 + ctrl_ld;
+                    const float *c2 = c1 + ctrl_ld, *c3 = c2 + ctrl_ld;
+                    float d0 = 0.0f, d1 = 0.0f, d2 = 0.0f, d3 = 0.0f;
+#pragma omp simd reduction(+ : d0, d1, d2, d3)
+                    for (int64_t j = 0; j < len; j++) {
+                        d0 += x[j] * c0[j];
+                        d1 += x[j] * c1[j];
+                        d2 += x[j] * c2[j];
+                        d3 += x[j] * c3[j];
+                    }
+                    qtk_axpy(o, bg + t * dv, (float)((double)d0 / Z), dv);
+                    qtk_axpy(o, bg + (t + 1) * dv, (float)((double)d1 / Z), dv);
+                    qtk_axpy(o, bg + (t + 2) * dv, (float)((double)d2 / Z), dv);
+                    qtk_axpy(o, bg + (t + 3) * dv, (float)((double)d3 / Z), dv);
+                }
+                for (; t < r1; t++) {
+                    const float *ct = cg + t * ctrl_ld;
+                    float dot = 0.0f;
+#pragma omp simd reduction(+ : dot)
+                    for (int64_t j = 0; j < len; j++) dot += x[j] * ct[j];
+                    qtk_axpy(o, bg + t * dv, (float)((double)dot / Z), dv);
+                }
+            }
             bstart[0] = 0.0;
             for (int64_t bb = 1; bb < nb; bb++) bstart[bb] = bstart[bb - 1] + bsum[bb - 1];
             int64_t last = len - 1; /* the last key with mass: no point goes past it */

@@ -154,27 +154,43 @@ SIZE_FLOOR = 0.1
 
 
 class ValueDesign:
-    """Value-aware sampling design for one attention call: key sizes and a key order.
+    """Value-aware sampling design for one attention call: an exact low-rank control, key
+    sizes and a key order.
 
-    Both are functions of V alone, computed once per (batch, head), and
-    shared by every query row:
+    All are functions of V (and of which keys take part) alone, computed once per
+    (batch, head), and shared by every query row:
 
-    * sizes ``a_j = ‖v_j − v̄‖ + SIZE_FLOOR·mean‖v − v̄‖``: the sampler is given ``q = p·a``
-      (any unbiased sampler returns ``E[W_q] = q``) and ``W = W_q / a``, so ``E[W] = p``
-      still holds exactly. With ``topk`` this is πps sampling with inclusion ∝ ``p_j·a_j``,
-      the Horvitz–Thompson design that spends samples where ``p_j·‖v_j − v̄‖`` (a key's
+    * control (``rank`` ≥ 1): ``o = p·V = p·C + p·(V − C)`` with ``C = Φ·Ψ`` the projection of
+      the values on their mean ``μ`` and their top ``rank`` principal directions ``R``
+      (``Φ = [1, (V − μ)·R]`` (N, r+1), ``Ψ = [μ; Rᵀ]`` (r+1, Ev); μ and R over the keys that
+      take part). The estimator computes ``p·C = (p·Φ)·Ψ`` exactly (N·(r+1) products per row,
+      p is known anyway) and samples only the residuals ``V − C``: ``ô = p·C + W·(V − C)``,
+      unbiased whenever ``E[W] = p``. As one weight matrix it is ``W' = W + (p − W)·Φ·Φ⁺``
+      (``ô = W'·V``, ``E[W'] = p``, dense, entries may be negative), which is what
+      ``return_weights`` returns; it is zero on keys that take part in no row.
+    * sizes ``a_j = ‖x_j − x̄‖ + SIZE_FLOOR·mean‖x − x̄‖`` of the sampled values x (the
+      residuals with a control, else V): the sampler is given ``q = p·a`` (any unbiased
+      sampler returns ``E[W_q] = q``) and ``W = W_q / a``, so ``E[W] = p`` still holds
+      exactly. With ``topk`` this is πps sampling with inclusion ∝ ``p_j·a_j``, the
+      Horvitz–Thompson design that spends samples where ``p_j·‖x_j − x̄‖`` (a key's
       contribution to the output's spread) is large rather than where ``p_j`` is.
     * order: a systematic sample (one offset per row) takes one key from each stretch of the
-      order, so keys whose contribution ``v_j/a_j`` is similar should be neighbours. Up to
+      order, so keys whose contribution ``x_j/a_j`` is similar should be neighbours. Up to
       :data:`TOUR_KEYS` keys the order is a greedy nearest-neighbour path through the points
-      ``v_j/a_j``; above, keys are sorted by the angle of their direction
-      ``(v_j − v̄)/‖v_j − v̄‖`` in the plane of the directions' top two principal components
+      ``x_j/a_j``; above, keys are sorted by the angle of their direction
+      ``(x_j − x̄)/‖x_j − x̄‖`` in the plane of the directions' top two principal components
       (by the value itself when Ev = 1). Inclusion probabilities do not depend on the
       order, so the estimator stays unbiased. With ``is_causal`` the positional order is
       kept (a permutation would turn the causal mask into a dense one).
 
-    The keys, values and mask are permuted once; the output ``Σ_j W_j·v_j`` is invariant
-    to that permutation, and weights are returned in the original key order.
+    The keys, values, mask and control coefficients are permuted once; the output is
+    invariant to that permutation, and weights are returned in the original key order.
+
+    Args:
+        v: (…, N, Ev) values.
+        ordered: build the key order.
+        rank: principal directions in the control (0: no control).
+        visible: (…, N) bool, the keys that take part in every row (None: all keys).
 
     Example:
         >>> import torch
@@ -183,10 +199,26 @@ class ValueDesign:
         >>> d = ValueDesign(v, ordered=True)
         >>> d.order.tolist(), [round(x, 3) for x in d.sizes[0].tolist()]
         ([[3, 0, 1, 2]], [1.05, 0.05, 0.05, 1.05])
+        >>> ValueDesign(v, ordered=True, rank=1).residual.abs().max().item()  # V = its control
+        0.0
     """
 
-    def __init__(self, v: torch.Tensor, *, ordered: bool) -> None:
+    def __init__(
+        self,
+        v: torch.Tensor,
+        *,
+        ordered: bool,
+        rank: int = 0,
+        visible: torch.Tensor | None = None,
+    ) -> None:
         v = v.detach()
+        #: Φ (…, N, r+1) and Φ⁺ᵀ (Φ·(ΦᵀΦ)⁻¹, zero for an empty direction) in the design's
+        #: key order, Ψ (…, r+1, Ev); None without a control.
+        self.coeffs: torch.Tensor | None = None
+        self.dual: torch.Tensor | None = None
+        self.basis: torch.Tensor | None = None
+        if rank > 0:
+            self.coeffs, self.basis, v = _low_rank_control(v, rank, visible)
         centred = v - v.mean(dim=-2, keepdim=True)
         norms = torch.linalg.vector_norm(centred, dim=-1)  # (…, N)
         floor = SIZE_FLOOR * norms.mean(dim=-1, keepdim=True)
@@ -197,14 +229,14 @@ class ValueDesign:
             if v.shape[-1] == 1:
                 self.order = centred.squeeze(-1).argsort(dim=-1)  # sort by the value
             elif v.shape[-2] <= TOUR_KEYS:
-                # A sampled key adds W_j·v_j with W_j ∝ 1/a_j: the order should keep keys
-                # with similar v_j/a_j together. A greedy nearest-neighbour path through
+                # A sampled key adds W_j·x_j with W_j ∝ 1/a_j: the order should keep keys
+                # with similar x_j/a_j together. A greedy nearest-neighbour path through
                 # those points does (MiniLM at S = 32: 0.104 against 0.124 for the angle
-                # order below), at O(N²·Ev) and N sequential steps.
+                # order below, without control), at O(N²·Ev) and N sequential steps.
                 self.order = _nearest_neighbour_path(v / sizes.unsqueeze(-1))
             else:
-                # For a sampled key the estimator adds W_j·v_j ∝ v_j / a_j: the key's
-                # *direction* from v̄ plus v̄/a_j. Neighbours in the order should agree on
+                # For a sampled key the estimator adds W_j·x_j ∝ x_j / a_j: the key's
+                # *direction* from x̄ plus x̄/a_j. Neighbours in the order should agree on
                 # it, so keys are sorted by the angle of their unit direction in the plane
                 # of the directions' top two principal components (this measured lower
                 # error on MiniLM than sorting by the values' first component).
@@ -222,6 +254,48 @@ class ValueDesign:
                 self.order = torch.atan2(plane[..., 0], plane[..., 1]).argsort(dim=-1)
             sizes = sizes.gather(-1, self.order)
         self.sizes = sizes
+        #: With a control, the residuals V − C that the sampled keys contribute (detached,
+        #: in the design's key order); None without.
+        self.residual = None if self.coeffs is None else self.permute(v)
+        if self.coeffs is not None:
+            self.coeffs = self.permute(self.coeffs)
+            gram = self.coeffs.square().sum(dim=-2, keepdim=True)  # ΦᵀΦ is diagonal
+            tiny = torch.finfo(v.dtype).tiny
+            self.dual = self.coeffs / torch.where(gram > tiny, gram, torch.inf)
+
+    def control(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
+        """``(Φ, Ψ, V − C)`` in the design's key order, or None without a control.
+
+        Example:
+            >>> import torch
+            >>> from qtcore.nn.functional import ValueDesign
+            >>> v = torch.randn(2, 5, 3)
+            >>> [tuple(t.shape) for t in ValueDesign(v, ordered=True, rank=2).control()]
+            [(2, 5, 3), (2, 3, 3), (2, 5, 3)]
+        """
+        if self.coeffs is None or self.basis is None or self.residual is None:
+            return None
+        return self.coeffs, self.basis, self.residual
+
+    def corrected(self, W: torch.Tensor, p: torch.Tensor) -> torch.Tensor:
+        """The weights ``W' = W + (p − W)·Φ·Φ⁺`` with ``W'·V = p·C + W·(V − C)`` (design
+        order; ``W`` itself without a control). ``E[W'] = p`` whenever ``E[W] = p``.
+
+        Example:
+            >>> import torch
+            >>> from qtcore.nn.functional import ValueDesign
+            >>> v = torch.randn(1, 6, 3, generator=torch.Generator().manual_seed(0))
+            >>> d = ValueDesign(v, ordered=False, rank=2)
+            >>> p = torch.full((1, 1, 6), 1 / 6)
+            >>> W = torch.tensor([[[0.5, 0.0, 0.0, 0.5, 0.0, 0.0]]])
+            >>> exact = p @ d.coeffs @ d.basis + W @ d.residual
+            >>> bool(torch.allclose(d.corrected(W, p) @ v, exact, atol=1e-5))
+            True
+        """
+        if self.coeffs is None or self.dual is None:
+            return W
+        coeffs, dual = self.coeffs.to(W.dtype), self.dual.to(W.dtype)
+        return W + ((p - W) @ coeffs) @ dual.transpose(-2, -1)
 
     def permute(self, x: torch.Tensor) -> torch.Tensor:
         """``x`` (…, N, D) with its key rows in the design's order (unchanged without one).
@@ -279,8 +353,76 @@ class ValueDesign:
         return torch.zeros_like(W).scatter(-1, index, W)
 
 
+def _low_rank_control(
+    v: torch.Tensor, rank: int, visible: torch.Tensor | None
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """``Φ = [1, (V − μ)·R]`` (…, N, r+1), ``Ψ = [μ; Rᵀ]`` (…, r+1, Ev) and the residuals
+    ``V − Φ·Ψ``: the mean and top ``rank`` principal directions of the values of the
+    ``visible`` keys (rows of Φ are zero for the other keys, whose residual is their value).
+    A direction whose variance is below round-off is zeroed."""
+    if visible is None:
+        w = torch.ones((), dtype=v.dtype, device=v.device).expand(*v.shape[:-1], 1)
+        mu = v.mean(dim=-2, keepdim=True)  # (…, 1, Ev)
+        centred = v - mu
+    else:
+        w = visible.to(v.dtype).unsqueeze(-1)
+        count = w.sum(dim=-2, keepdim=True).clamp(min=1.0)
+        mu = (v * w).sum(dim=-2, keepdim=True) / count
+        centred = (v - mu) * w
+    gram = centred.transpose(-2, -1) @ centred  # (…, Ev, Ev)
+    values, vectors = torch.linalg.eigh(gram.double())  # ascending
+    r = min(rank, v.shape[-1])
+    keep = values[..., -r:] > 1e-9 * values[..., -1:].clamp(min=torch.finfo(gram.dtype).tiny)
+    R = (vectors[..., -r:] * keep.unsqueeze(-2)).to(v.dtype)  # (…, Ev, r)
+    proj = centred @ R  # (…, N, r)
+    coeffs = torch.cat([w, proj], dim=-1)
+    basis = torch.cat([mu, R.transpose(-2, -1)], dim=-2)
+    if visible is None:
+        residual = centred - proj @ R.transpose(-2, -1)
+    else:
+        residual = v - coeffs @ basis
+    return coeffs, basis, residual
+
+
+def _shared_visibility(
+    attn_mask: torch.Tensor | None, is_causal: bool
+) -> tuple[bool, torch.Tensor | None]:
+    """Whether every query row of a (batch, head) sees the same keys, and which (…, N).
+
+    Key padding and additive biases qualify; ``is_causal`` and masks that differ between
+    rows do not (the value design's control then stays off, so that the weights it reports
+    never fall on a key the row may not see)."""
+    if is_causal:
+        return False, None
+    if attn_mask is None:
+        return True, None
+    live = attn_mask if attn_mask.dtype == torch.bool else attn_mask > float("-inf")
+    visible = live.any(dim=-2)
+    if live.shape[-2] > 1 and not bool((live == visible.unsqueeze(-2)).all()):
+        return False, None
+    return True, visible
+
+
 def _value_aware(sampler: Any) -> bool:
     return bool(getattr(sampler, "value_aware", False))
+
+
+def _design(
+    sampler: Any, v: torch.Tensor, attn_mask: torch.Tensor | None, is_causal: bool
+) -> ValueDesign:
+    """The value design of one call: with the sampler's ``control_rank`` (at most Ev // 4)
+    when every row of a (batch, head) sees the same keys (the control is computed over
+    those keys)."""
+    # The cap keeps the exact part at most a quarter of exact p·V's work and leaves at
+    # least three quarters of the value dimensions to the samples (at Ev ≤ rank the control
+    # alone would be exact attention).
+    rank = min(int(getattr(sampler, "control_rank", 0)), v.shape[-1] // 4)
+    shared, visible = _shared_visibility(attn_mask, is_causal) if rank > 0 else (False, None)
+    if visible is not None:
+        lead = torch.broadcast_shapes(v.shape[:-2], visible.shape[:-1])  # type: ignore[no-untyped-call]
+        v = v.expand(*lead, *v.shape[-2:])
+        visible = visible.expand(*lead, v.shape[-2])
+    return ValueDesign(v, ordered=not is_causal, rank=rank if shared else 0, visible=visible)
 
 
 def _resolve(kind: str, obj: Any) -> Any:
@@ -434,26 +576,32 @@ def sampled_attention(
                 dropout_p=dropout_p,
                 return_weights=return_weights,
             )
-        if _value_aware(resolved):
-            design = ValueDesign(v, ordered=not is_causal)
-            k, v, attn_mask = design.permute(k), design.permute(v), design.permute_mask(attn_mask)
     needs_grad = torch.is_grad_enabled() and (q.requires_grad or k.requires_grad or v.requires_grad)
-    if not (exact or return_weights or needs_grad or dropout_p > 0.0 or backend is not None):
-        if hasattr(resolved, "sample_indices"):
-            _check_budget(num_samples)
-            assert num_samples is not None
-            return blockwise_sampled_attention(
-                q,
-                k,
-                v,
-                attn_mask,
-                is_causal,
-                scale=scale,
-                sampler=resolved,
-                num_samples=num_samples,
-                generator=generator,
-                sizes=None if design is None else design.sizes,
-            )
+    blockwise = hasattr(resolved, "sample_indices") and not (
+        exact or return_weights or needs_grad or dropout_p > 0.0 or backend is not None
+    )
+    if resolved is not None and _value_aware(resolved):
+        design = _design(resolved, v, attn_mask, is_causal)
+        k, attn_mask = design.permute(k), design.permute_mask(attn_mask)
+        # With a control the blockwise path reads the design's residuals, not V.
+        if not blockwise or design.residual is None:
+            v = design.permute(v)
+    if blockwise:
+        _check_budget(num_samples)
+        assert num_samples is not None
+        return blockwise_sampled_attention(
+            q,
+            k,
+            v,
+            attn_mask,
+            is_causal,
+            scale=scale,
+            sampler=resolved,
+            num_samples=num_samples,
+            generator=generator,
+            sizes=None if design is None else design.sizes,
+            control=None if design is None else design.control(),
+        )
     p = attention_probabilities(q, k, attn_mask, is_causal, scale)
     if exact:
         W = p
@@ -476,6 +624,8 @@ def sampled_attention(
             # Value W, gradient W/p per entry (0 where p = 0: such keys never get weight).
             ratio = p / torch.where(p > 0, p.detach(), torch.ones((), dtype=p.dtype))
             W = W.detach() * ratio
+        if design is not None:
+            W = design.corrected(W, p)
     if dropout_p > 0.0:
         W = torch.nn.functional.dropout(W, p=dropout_p)
     out = torch.matmul(W.to(v.dtype), v)
@@ -537,6 +687,7 @@ def blockwise_sampled_attention(
     num_samples: int,
     generator: torch.Generator | None = None,
     sizes: torch.Tensor | None = None,
+    control: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """The inference path of :func:`sampled_attention`: no dense W, no (L, N) product with V.
 
@@ -546,7 +697,9 @@ def blockwise_sampled_attention(
     the output ``Σ_s weight_s·v[idx_s]`` is one ``embedding_bag`` call, which reads S value
     rows per query and never materialises the gathered (…, L, S, D) values. The estimator is
     the sampler's own, so its law is that of :func:`sampled_attention`'s dense path; the
-    random stream differs (draws are made block by block).
+    random stream differs (draws are made block by block). ``sizes`` and ``control`` come
+    from a :class:`ValueDesign` (``control``: its ``(Φ, Ψ, V − C)``; the sampled keys then
+    contribute residuals and each row gets ``(p·Φ)·Ψ`` exactly).
 
     For float32 CPU tensors and qtcore's ``topk`` and ``stratified`` samplers, everything
     after the logits' matrix product runs in one fused C pass per row
@@ -574,12 +727,24 @@ def blockwise_sampled_attention(
     q = q.expand(*lead, L, q.shape[-1])
     k = k.expand(*lead, N, k.shape[-1])
     groups = math.prod(lead)
+    coeffs = basis = None
+    if control is not None:
+        coeffs, basis, v = control
+        coeffs = coeffs.to(q.dtype).expand(*lead, N, coeffs.shape[-1])
+        basis = basis.to(v.dtype).expand(*lead, *basis.shape[-2:])
     values = v.expand(*lead, N, Dv).reshape(groups * N, Dv)
     if sizes is not None:
         size_rows = sizes.to(q.dtype).expand(*lead, N)
     out = torch.empty(*lead, L, Dv, dtype=v.dtype, device=v.device)
     fused = _fused_mode(sampler, q, k, v, sizes)
     if fused is not None:
+        native_control = None
+        if coeffs is not None and basis is not None:
+            ctrl = coeffs if sizes is None else coeffs / size_rows.unsqueeze(-1)
+            native_control = (
+                ctrl.transpose(-2, -1).reshape(groups, -1, N).contiguous(),
+                basis.reshape(groups, -1, Dv).contiguous(),
+            )
         _fused_blocks(
             q * scale,
             k,
@@ -591,6 +756,7 @@ def blockwise_sampled_attention(
             num_samples,
             generator,
             out,
+            native_control,
         )
         return out
     offsets = (torch.arange(groups, device=q.device) * N).reshape(*lead, 1, 1)
@@ -627,7 +793,14 @@ def blockwise_sampled_attention(
             per_sample_weights=weight.reshape(-1, num_samples).to(v.dtype),
             mode="sum",
         )
-        out[..., start:stop, :] = block.reshape(*lead, stop - start, Dv)
+        block = block.reshape(*lead, stop - start, Dv)
+        if coeffs is not None and basis is not None:
+            # The exact control part (p·Φ)·Ψ, from e before the sizes: e·a / a.
+            if sizes is not None:
+                e.div_(size_rows[..., :n].unsqueeze(-2))
+            share = torch.matmul(e, coeffs[..., :n, :]) / Z.clamp(min=torch.finfo(Z.dtype).tiny)
+            block = block + torch.matmul(share.to(basis.dtype), basis)
+        out[..., start:stop, :] = block
     return out
 
 
@@ -649,12 +822,14 @@ def _fused_blocks(
     num_samples: int,
     generator: torch.Generator | None,
     out: torch.Tensor,
+    control: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> None:
     """:func:`blockwise_sampled_attention` with the fused C pass (:mod:`qtcore.nn.native`).
 
     ``q_scaled`` (…, L, E), ``k`` (…, N, E), ``attn_mask`` (…, L, N) or None, all expanded
     to the same leading dims; ``values`` (G, N, Dv); ``sizes`` (G, N) or None; ``out``
-    (…, L, Dv) is filled. The uniforms of a block of query rows are drawn for all groups at
+    (…, L, Dv) is filled; ``control`` is :func:`qtcore.nn.native.sample_rows`' (G, r1, N)
+    and (G, r1, Dv) pair, or None. The uniforms of a block of query rows are drawn for all groups at
     once, in the order the sampler's ``sample_indices`` would draw them on that block.
     """
     take_all, systematic = fused
@@ -699,6 +874,7 @@ def _fused_blocks(
                 u=u[g0:g1].reshape((g1 - g0) * rows, -1),
                 num_samples=num_samples,
                 take_all=take_all,
+                control=None if control is None else (control[0][g0:g1], control[1][g0:g1]),
             )
             assert block is not None  # _fused_mode checked that the pass is built
             og[g0:g1, start:stop] = block

@@ -139,6 +139,8 @@ def _load() -> Any:
                 i64, i64,  # rows_per_group, causal_start
                 ptr, i64,  # sizes, size_group_stride
                 ptr, i64, i64,  # values, value_group_stride, dv
+                ptr, i64, i64, i64,  # ctrl, ctrl_group_stride, ctrl_ld, r1
+                ptr, i64,  # basis, basis_group_stride
                 ptr, i64, i64,  # u, u_row_stride, u_point_stride
                 i64, ctypes.c_int,  # S, take_all
                 ptr, i64, ctypes.c_int,  # out, out_ld, num_threads
@@ -171,6 +173,7 @@ def sample_rows(
     u: torch.Tensor,
     num_samples: int,
     take_all: bool,
+    control: tuple[torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor | None:
     """One block of the estimator: ``Σ_s w_s·v[idx_s]`` per row (R, Dv), or None (no pass).
 
@@ -185,6 +188,10 @@ def sample_rows(
         u: (G·r, 1) (systematic) or (G·r, S) (jittered) uniforms in [0, 1).
         num_samples: S.
         take_all: ``topk``'s take-all keys (True) or ``stratified`` (False).
+        control: the value design's exact low-rank control, or None: ``(ctrl, basis)`` with
+            ``ctrl`` (G, r1, N) float32 holding ``φ_jt / a_j`` (``φ_jt`` alone without
+            sizes) and ``basis`` (G, r1, Dv) float32 the ``ψ_t``; each row then gets
+            ``Σ_t (Σ_j p_j φ_jt)·ψ_t`` added (``values`` are then the residuals).
 
     Example:
         >>> import torch
@@ -207,12 +214,27 @@ def sample_rows(
             raise ValueError(f"{name} must be a contiguous float32 CPU tensor")
     if sizes is not None and (sizes.dtype != torch.float32 or sizes.stride(-1) != 1):
         raise ValueError("sizes must be float32 with unit stride along keys")
+    ctrl = basis = None
+    if control is not None:
+        ctrl, basis = control
+        for name, t in (("control coefficients", ctrl), ("control basis", basis)):
+            if t.dtype != torch.float32 or not t.is_contiguous() or t.device.type != "cpu":
+                raise ValueError(f"{name} must be a contiguous float32 CPU tensor")
+        if ctrl.shape[0] != G or ctrl.shape[2] < n or basis.shape != (G, ctrl.shape[1], dv):
+            raise ValueError(
+                f"control shapes {tuple(ctrl.shape)}, {tuple(basis.shape)} do not fit "
+                f"{G} groups of {n} keys and {dv} value columns"
+            )
     out = torch.empty(G * r, dv, dtype=torch.float32)
     failed = lib.qtk_sample_rows(
         logits.data_ptr(), G * r, n, n,
         r, -1 if causal_start is None else causal_start,
         None if sizes is None else sizes.data_ptr(), 0 if sizes is None else sizes.stride(0),
         values.data_ptr(), N * dv, dv,
+        None if ctrl is None else ctrl.data_ptr(),
+        0 if ctrl is None else ctrl.stride(0), 0 if ctrl is None else ctrl.stride(1),
+        0 if ctrl is None else ctrl.shape[1],
+        None if basis is None else basis.data_ptr(), 0 if basis is None else basis.stride(0),
         u.data_ptr(), u.shape[1], 0 if u.shape[1] == 1 else 1,
         num_samples, int(take_all),
         out.data_ptr(), dv, torch.get_num_threads(),

@@ -49,22 +49,38 @@ class TopKSampler(SamplerBase):
             inclusion ∝ ``p_j·‖v_j − v̄‖`` over keys ordered so that neighbours have similar
             values (:class:`~qtcore.nn.functional.ValueDesign`); still unbiased. On its
             own, ``sample_weights(p, …)`` sees no values and is plain πps either way.
+        control_rank: with ``value_aware``, the values' mean and top ``control_rank``
+            principal directions are an exact control: ``p·C`` is computed from the full
+            row p (N·(r+1) products per row) and only the residuals ``V − C`` are sampled
+            (:class:`~qtcore.nn.functional.ValueDesign`); 0 switches it off. At most a
+            quarter of the value width is used (Ev // 4 directions: the exact part then
+            costs at most a quarter of exact ``p·V``, and the samples still carry at
+            least three quarters of the value dimensions). It applies when
+            every query row of a head sees the same keys (no mask, key padding, additive
+            bias), not under ``is_causal`` or row-dependent masks.
 
     Example:
         >>> from qtcore.sampling import TopKSampler
         >>> TopKSampler()
-        <TopKSampler 'topk' systematic=True value_aware=True>
+        <TopKSampler 'topk' systematic=True value_aware=True control_rank=4>
     """
 
     name: str = "topk"
 
-    def __init__(self, *, systematic: bool = True, value_aware: bool = True) -> None:
+    def __init__(
+        self, *, systematic: bool = True, value_aware: bool = True, control_rank: int = 4
+    ) -> None:
         if not isinstance(systematic, bool):
             raise InvalidInput(f"systematic must be True or False, got {systematic!r}")
         if not isinstance(value_aware, bool):
             raise InvalidInput(f"value_aware must be True or False, got {value_aware!r}")
+        if isinstance(control_rank, bool) or not isinstance(control_rank, int) or control_rank < 0:
+            raise InvalidInput(
+                f"control_rank must be an int ≥ 0 (0: no control), got {control_rank!r}"
+            )
         self.systematic = systematic
         self.value_aware = value_aware
+        self.control_rank = control_rank
 
     def inclusion(self, p: torch.Tensor, num_samples: int) -> tuple[torch.Tensor, torch.Tensor]:
         """Inclusion probabilities ``π = min(1, c·p)`` (R, N) and the constant ``c`` (R, 1).
@@ -139,7 +155,7 @@ class TopKSampler(SamplerBase):
     def __repr__(self) -> str:
         return (
             f"<{type(self).__name__} {self.name!r} systematic={self.systematic} "
-            f"value_aware={self.value_aware}>"
+            f"value_aware={self.value_aware} control_rank={self.control_rank}>"
         )
 
 
