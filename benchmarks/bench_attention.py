@@ -36,10 +36,12 @@ from qtcore.sampling import TopKSampler
 
 RESULTS = Path(__file__).parent / "results"
 SEQS = (512, 2048, 4096)
-#: Each sampler under the name the JSON uses: ``topk`` as registered (value-aware design),
-#: ``topk-p`` the same πps sampler on p alone, and ``stratified``.
+#: Each sampler under the name the JSON uses: ``topk`` as registered (value-aware design with
+#: its rank-4 control), ``topk-nocontrol`` the design without the control, ``topk-p`` the
+#: same πps sampler on p alone, and ``stratified``.
 SAMPLERS = {
     "topk": "topk",
+    "topk-nocontrol": TopKSampler(control_rank=0),
     "topk-p": TopKSampler(value_aware=False),
     "stratified": "stratified",
 }

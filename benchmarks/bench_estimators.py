@@ -11,9 +11,11 @@ per sampler and budget S ∈ {8, 16, 32, 64, 128}:
 * embedding cosine: each paragraph embedded by the model with every layer sampled (errors
   compound), cosine to the exact embedding, mean over paragraphs.
 
-Besides the registered samplers (``topk`` with its default value-aware design), three
-comparison estimators are measured in the same run: ``topk-p`` (the same πps sampler on p
-alone, ``TopKSampler(value_aware=False)``), ``systematic`` (StratifiedSampler(systematic=True))
+Besides the registered samplers (``topk`` with its default value-aware design and rank-4
+control), four comparison estimators are measured in the same run: ``topk-nocontrol`` (the
+value-aware design without the control, ``TopKSampler(control_rank=0)``), ``topk-p`` (the same
+πps sampler on p alone, ``TopKSampler(value_aware=False)``), ``systematic``
+(StratifiedSampler(systematic=True))
 and ``fixed-half`` (the issue's fixed split: the top S/2 keys exact, the other S/2 samples
 stratified over the rest), all unbiased. Every number is a mean over ``--repeats`` seeds.
 
@@ -78,6 +80,7 @@ class FixedHalfSampler(SamplerBase):
 
 def estimators() -> dict[str, object]:
     named: dict[str, object] = {e.name: qtcore.get_sampler(e.name) for e in qtcore.samplers()}
+    named["topk-nocontrol"] = TopKSampler(control_rank=0)
     named["topk-p"] = TopKSampler(value_aware=False)
     named["systematic"] = StratifiedSampler(systematic=True)
     named["fixed-half"] = FixedHalfSampler()
