@@ -275,3 +275,37 @@ def test_inference_takes_the_fused_pass_by_default(monkeypatch) -> None:  # type
     calls.clear()
     sampled_attention(q.requires_grad_(), k, v, num_samples=8)  # training: the dense path
     assert not calls
+
+
+@pytest.mark.parametrize("kind", ["none", "padding", "all-padded"])
+@pytest.mark.parametrize("rank", [1, 5, 8])
+def test_control_in_the_fused_pass_matches_the_torch_path(  # type: ignore[no-untyped-def]
+    kind: str, rank: int, monkeypatch, torch_path
+) -> None:
+    """topk's low-rank control (Ev = 32, rank 1, 5, 8: one or two chunks of four sums, with
+    zero padding) in the fused pass against the torch path. Blocks of 5 rows of all 6
+    groups: the pass's row pairs straddle groups; "all-padded" gives one batch element no
+    key at all (its rows must stay zero, with no control added)."""
+    monkeypatch.setattr(functional, "FUSED_BLOCK_ELEMENTS", 5 * 6 * 70)
+    monkeypatch.setattr(functional, "BLOCK_ELEMENTS", 5 * 6 * 70)
+    q, k, v = _qkv(D=32)
+    mask = None
+    if kind != "none":
+        mask = torch.ones(2, 1, 1, 70, dtype=torch.bool)
+        mask[1, ..., 45:] = False
+        if kind == "all-padded":
+            mask[1] = False
+    fused, reference = _both(
+        torch_path, q, k, v, mask, False, sampler=TopKSampler(control_rank=rank),
+        num_samples=12,
+    )  # fmt: skip
+    torch.testing.assert_close(fused, reference, atol=2e-5, rtol=1e-4)
+    if kind == "all-padded":
+        assert bool(fused[1].eq(0).all())
+    else:  # the control is really on: without it the output differs
+        with torch.no_grad():
+            plain = sampled_attention(
+                q, k, v, mask, sampler=TopKSampler(control_rank=0), num_samples=12,
+                generator=torch.Generator().manual_seed(11),
+            )  # fmt: skip
+        assert float((plain - fused).abs().max()) > 1e-3

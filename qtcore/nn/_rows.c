@@ -6,9 +6,13 @@
  * sums of x, then the systematic (or jittered) points of the topk / stratified estimator
  * walked along x's cumulative sum (skipping whole blocks), and out = sum_s w_s * v[idx_s].
  * With the value design's low-rank control (qtcore.nn.functional.ValueDesign), the values
- * are the residuals and the exact control part sum_t (sum_j p_j phi_jt) psi_t is added:
- * the caller passes ctrl_tj = phi_jt / a_j (r1 rows of n, so that sum_j x_j ctrl_tj / Z =
- * sum_j p_j phi_jt) and the basis psi (r1 rows of dv).
+ * are the residuals and the exact control part mu + sum_t (sum_j p_j phi_jt) psi_t is added
+ * to every row with mass (mu's coefficient sum_j p_j over the keys that take part is 1):
+ * the caller passes ctrl_tj = phi_jt / a_j (nctrl rows of n, a multiple of 4, zero rows as
+ * padding; sum_j x_j ctrl_tj / Z = sum_j p_j phi_jt), the basis psi (nctrl rows of dv) and
+ * mu (dv). Rows are taken two at a time so that these sums read each coefficient once for
+ * both rows while the rows are still in L1 (one row at a time, the coefficient loads from
+ * L2 cost twice the time; folded into the exp loop, they slowed it down).
  *
  * It computes the estimator of qtcore.sampling.TopKSampler / StratifiedSampler exactly as
  * qtcore.nn.functional.blockwise_sampled_attention does with torch operations, from the
@@ -81,14 +85,88 @@ static void qtk_accumulate(float *o, const float *vg, int64_t dv, const int64_t 
     }
 }
 
+/* Four sums sum_j x_j c_t[j] (t < 4) for one row, or for two rows at once (x1 != NULL):
+ * each coefficient is loaded once for both rows. */
+static void qtk_dots4(const float *x0, const float *x1, const float *c, int64_t ld,
+                      int64_t len, double *d0, double *d1) {
+    const float *c0 = c, *c1 = c + ld, *c2 = c + 2 * ld, *c3 = c + 3 * ld;
+    float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
+    if (x1) {
+        float b0 = 0.0f, b1 = 0.0f, b2 = 0.0f, b3 = 0.0f;
+#pragma omp simd reduction(+ : a0, a1, a2, a3, b0, b1, b2, b3)
+        for (int64_t j = 0; j < len; j++) {
+            a0 += x0[j] * c0[j];
+            a1 += x0[j] * c1[j];
+            a2 += x0[j] * c2[j];
+            a3 += x0[j] * c3[j];
+            b0 += x1[j] * c0[j];
+            b1 += x1[j] * c1[j];
+            b2 += x1[j] * c2[j];
+            b3 += x1[j] * c3[j];
+        }
+        d1[0] = b0, d1[1] = b1, d1[2] = b2, d1[3] = b3;
+    } else {
+#pragma omp simd reduction(+ : a0, a1, a2, a3)
+        for (int64_t j = 0; j < len; j++) {
+            a0 += x0[j] * c0[j];
+            a1 += x0[j] * c1[j];
+            a2 += x0[j] * c2[j];
+            a3 += x0[j] * c3[j];
+        }
+    }
+    d0[0] = a0, d0[1] = a1, d0[2] = a2, d0[3] = a3;
+}
+
+/* The exact control part of rows r0..r1-1 (at most two): for each row with mass (Z > 0),
+ * out += mu + sum_t (sum_j x_j ctrl_tj / Z) psi_t. Two rows of the same group and length
+ * share one pass over the coefficients. */
+static void qtk_control_pair(const float *logits, int64_t ld, float *out, int64_t out_ld,
+                             int64_t r0, int64_t r1, const double *zrow,
+                             int64_t rows_per_group, int64_t n, int64_t causal_start,
+                             const float *ctrl, int64_t ctrl_group_stride, int64_t ctrl_ld,
+                             int64_t nctrl, const float *basis, int64_t basis_group_stride,
+                             const float *mean, int64_t mean_group_stride, int64_t dv,
+                             double *dsum) {
+    int64_t rows[2], lens[2], groups[2], k = 0;
+    for (int64_t row = r0; row < r1; row++) {
+        if (!(zrow[row - r0] > 0.0)) continue;
+        int64_t len = n;
+        if (causal_start >= 0) {
+            int64_t visible = causal_start + row % rows_per_group + 1;
+            if (visible < len) len = visible;
+        }
+        rows[k] = row, lens[k] = len, groups[k] = row / rows_per_group, k++;
+    }
+    int together = k == 2 && groups[0] == groups[1] && lens[0] == lens[1];
+    for (int64_t i = 0; i < k; i++) {
+        const float *cg = ctrl + groups[i] * ctrl_group_stride;
+        const float *x0 = logits + rows[i] * ld;
+        double *d0 = dsum, *d1 = dsum + nctrl;
+        if (i == 1 && together) break; /* done with row 0 */
+        for (int64_t t = 0; t < nctrl; t += 4)
+            qtk_dots4(x0, together ? logits + rows[1] * ld : NULL, cg + t * ctrl_ld, ctrl_ld,
+                      lens[i], d0 + t, d1 + t);
+        for (int64_t m = 0; m < (together ? 2 : 1); m++) {
+            int64_t row = rows[i + m];
+            double Z = zrow[row - r0];
+            float *o = out + row * out_ld;
+            const double *d = m ? d1 : d0;
+            const float *bg = basis + groups[i] * basis_group_stride;
+            qtk_axpy(o, mean + groups[i] * mean_group_stride, 1.0f, dv);
+            for (int64_t t = 0; t < nctrl; t++) qtk_axpy(o, bg + t * dv, (float)(d[t] / Z), dv);
+        }
+    }
+}
+
 /* Returns 0, or 1 when scratch memory could not be allocated. */
 int qtk_sample_rows(
     float *logits, int64_t R, int64_t n, int64_t ld,
     int64_t rows_per_group, int64_t causal_start,
     const float *sizes, int64_t size_group_stride,
     const float *values, int64_t value_group_stride, int64_t dv,
-    const float *ctrl, int64_t ctrl_group_stride, int64_t ctrl_ld, int64_t r1,
+    const float *ctrl, int64_t ctrl_group_stride, int64_t ctrl_ld, int64_t nctrl,
     const float *basis, int64_t basis_group_stride,
+    const float *mean, int64_t mean_group_stride,
     const float *u, int64_t u_row_stride, int64_t u_point_stride,
     int64_t S, int take_all,
     float *out, int64_t out_ld, int num_threads)
@@ -101,9 +179,15 @@ int qtk_sample_rows(
         double *bstart = bsum + nblocks_max + 1;
         int64_t *idx = (int64_t *)malloc(sizeof(int64_t) * (size_t)S);
         double *wgt = (double *)malloc(sizeof(double) * (size_t)S);
-        if (bsum == NULL || idx == NULL || wgt == NULL) failed = 1;
+        double *dsum = (double *)malloc(sizeof(double) * (size_t)(2 * nctrl + 1));
+        if (bsum == NULL || idx == NULL || wgt == NULL || dsum == NULL) failed = 1;
 #pragma omp for schedule(static)
-        for (int64_t row = 0; row < R; row++) {
+        for (int64_t pair = 0; pair < (R + 1) / 2; pair++) {
+          /* Rows two at a time: the control's sums then read each coefficient once for
+           * both rows (qtk_control_pair), while both rows are still in L1. */
+          int64_t r0 = 2 * pair, r1 = r0 + 2 < R ? r0 + 2 : R;
+          double zrow[2] = {0.0, 0.0}; /* Z of a row with mass, else 0 */
+          for (int64_t row = r0; row < r1; row++) {
             if (failed) continue;
             float *x = logits + row * ld;
             float *o = out + row * out_ld;
@@ -156,35 +240,7 @@ int qtk_sample_rows(
                 xmax = mx > xmax ? mx : xmax;
             }
             if (!(X > 0.0)) continue;
-            if (ctrl) {
-                /* The exact control part: (sum_j x_j ctrl_tj / Z) psi_t for each t. */
-                const float *cg = ctrl + g * ctrl_group_stride;
-                const float *bg = basis + g * basis_group_stride;
-                int64_t t = 0;
-                for (; t + 4 <= r1; t += 4) { /* four at a time: one read of x for four */
-                    const float *c0 = cg + t * ctrl_ld, *c1 = c0 + ctrl_ld;
-                    const float *c2 = c1 + ctrl_ld, *c3 = c2 + ctrl_ld;
-                    float d0 = 0.0f, d1 = 0.0f, d2 = 0.0f, d3 = 0.0f;
-#pragma omp simd reduction(+ : d0, d1, d2, d3)
-                    for (int64_t j = 0; j < len; j++) {
-                        d0 += x[j] * c0[j];
-                        d1 += x[j] * c1[j];
-                        d2 += x[j] * c2[j];
-                        d3 += x[j] * c3[j];
-                    }
-                    qtk_axpy(o, bg + t * dv, (float)((double)d0 / Z), dv);
-                    qtk_axpy(o, bg + (t + 1) * dv, (float)((double)d1 / Z), dv);
-                    qtk_axpy(o, bg + (t + 2) * dv, (float)((double)d2 / Z), dv);
-                    qtk_axpy(o, bg + (t + 3) * dv, (float)((double)d3 / Z), dv);
-                }
-                for (; t < r1; t++) {
-                    const float *ct = cg + t * ctrl_ld;
-                    float dot = 0.0f;
-#pragma omp simd reduction(+ : dot)
-                    for (int64_t j = 0; j < len; j++) dot += x[j] * ct[j];
-                    qtk_axpy(o, bg + t * dv, (float)((double)dot / Z), dv);
-                }
-            }
+            zrow[row - r0] = Z; /* a row with mass: the control part is added below */
             bstart[0] = 0.0;
             for (int64_t bb = 1; bb < nb; bb++) bstart[bb] = bstart[bb - 1] + bsum[bb - 1];
             int64_t last = len - 1; /* the last key with mass: no point goes past it */
@@ -260,10 +316,17 @@ int qtk_sample_rows(
                 wgt[taken++] = c * (double)x[j] >= 1.0 ? (double)x[j] : 1.0 / c;
             }
             qtk_accumulate(o, vg, dv, idx, wgt, taken, Z, a);
+          }
+          if (ctrl && !failed) qtk_control_pair(logits, ld, out, out_ld, r0, r1, zrow,
+                                                 rows_per_group, n, causal_start, ctrl,
+                                                 ctrl_group_stride, ctrl_ld, nctrl, basis,
+                                                 basis_group_stride, mean,
+                                                 mean_group_stride, dv, dsum);
         }
         free(bsum);
         free(idx);
         free(wgt);
+        free(dsum);
     }
     return failed;
 }

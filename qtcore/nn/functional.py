@@ -754,10 +754,19 @@ def blockwise_sampled_attention(
     if fused is not None:
         native_control = None
         if coeffs is not None and basis is not None:
-            ctrl = coeffs if sizes is None else coeffs / size_rows.unsqueeze(-1)
+            # Φ's first column (the keys that take part) has coefficient Σp = 1 on every row
+            # with mass: the pass adds μ itself and sums the other columns.
+            ctrl = coeffs[..., 1:]
+            ctrl = ctrl if sizes is None else ctrl / size_rows.unsqueeze(-1)
+            pad = -ctrl.shape[-1] % 4  # the pass sums four components at a time
             native_control = (
-                ctrl.transpose(-2, -1).reshape(groups, -1, N).contiguous(),
-                basis.reshape(groups, -1, Dv).contiguous(),
+                torch.nn.functional.pad(ctrl.transpose(-2, -1), (0, 0, 0, pad))
+                .reshape(groups, -1, N)
+                .contiguous(),
+                torch.nn.functional.pad(basis[..., 1:, :], (0, 0, 0, pad))
+                .reshape(groups, -1, Dv)
+                .contiguous(),
+                basis[..., 0, :].reshape(groups, Dv).contiguous(),
             )
         _fused_blocks(
             q * scale,
@@ -836,14 +845,14 @@ def _fused_blocks(
     num_samples: int,
     generator: torch.Generator | None,
     out: torch.Tensor,
-    control: tuple[torch.Tensor, torch.Tensor] | None = None,
+    control: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
 ) -> None:
     """:func:`blockwise_sampled_attention` with the fused C pass (:mod:`qtcore.nn.native`).
 
     ``q_scaled`` (…, L, E), ``k`` (…, N, E), ``attn_mask`` (…, L, N) or None, all expanded
     to the same leading dims; ``values`` (G, N, Dv); ``sizes`` (G, N) or None; ``out``
-    (…, L, Dv) is filled; ``control`` is :func:`qtcore.nn.native.sample_rows`' (G, r1, N)
-    and (G, r1, Dv) pair, or None. The uniforms of a block of query rows are drawn for all groups at
+    (…, L, Dv) is filled; ``control`` is :func:`qtcore.nn.native.sample_rows`' ``(ctrl,
+    basis, mean)``, or None. The uniforms of a block of query rows are drawn for all groups at
     once, in the order the sampler's ``sample_indices`` would draw them on that block.
     """
     take_all, systematic = fused
@@ -888,7 +897,7 @@ def _fused_blocks(
                 u=u[g0:g1].reshape((g1 - g0) * rows, -1),
                 num_samples=num_samples,
                 take_all=take_all,
-                control=None if control is None else (control[0][g0:g1], control[1][g0:g1]),
+                control=None if control is None else tuple(c[g0:g1] for c in control),  # type: ignore[arg-type]
             )
             assert block is not None  # _fused_mode checked that the pass is built
             og[g0:g1, start:stop] = block

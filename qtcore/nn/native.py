@@ -139,8 +139,9 @@ def _load() -> Any:
                 i64, i64,  # rows_per_group, causal_start
                 ptr, i64,  # sizes, size_group_stride
                 ptr, i64, i64,  # values, value_group_stride, dv
-                ptr, i64, i64, i64,  # ctrl, ctrl_group_stride, ctrl_ld, r1
+                ptr, i64, i64, i64,  # ctrl, ctrl_group_stride, ctrl_ld, nctrl
                 ptr, i64,  # basis, basis_group_stride
+                ptr, i64,  # mean, mean_group_stride
                 ptr, i64, i64,  # u, u_row_stride, u_point_stride
                 i64, ctypes.c_int,  # S, take_all
                 ptr, i64, ctypes.c_int,  # out, out_ld, num_threads
@@ -188,10 +189,12 @@ def sample_rows(
         u: (G·r, 1) (systematic) or (G·r, S) (jittered) uniforms in [0, 1).
         num_samples: S.
         take_all: ``topk``'s take-all keys (True) or ``stratified`` (False).
-        control: the value design's exact low-rank control, or None: ``(ctrl, basis)`` with
-            ``ctrl`` (G, r1, N) float32 holding ``φ_jt / a_j`` (``φ_jt`` alone without
-            sizes) and ``basis`` (G, r1, Dv) float32 the ``ψ_t``; each row then gets
-            ``Σ_t (Σ_j p_j φ_jt)·ψ_t`` added (``values`` are then the residuals).
+        control: the value design's exact low-rank control, or None: ``(ctrl, basis,
+            mean)`` with ``ctrl`` (G, r, N) float32 holding ``φ_jt / a_j`` (``φ_jt`` alone
+            without sizes), ``basis`` (G, r, Dv) the ``ψ_t`` and ``mean`` (G, Dv) μ; each
+            row with mass then gets ``μ + Σ_t (Σ_j p_j φ_jt)·ψ_t`` added (``values`` are
+            then the residuals; μ's coefficient ``Σ_j p_j`` over the keys that take part
+            is 1). r is a multiple of 4 (pad with zero components), all contiguous.
 
     Example:
         >>> import torch
@@ -214,17 +217,20 @@ def sample_rows(
             raise ValueError(f"{name} must be a contiguous float32 CPU tensor")
     if sizes is not None and (sizes.dtype != torch.float32 or sizes.stride(-1) != 1):
         raise ValueError("sizes must be float32 with unit stride along keys")
-    ctrl = basis = None
+    ctrl = basis = mean = None
     if control is not None:
-        ctrl, basis = control
-        for name, t in (("control coefficients", ctrl), ("control basis", basis)):
+        ctrl, basis, mean = control
+        fits = ctrl.dim() == 3 and ctrl.shape[0] == G and ctrl.shape[2] >= n
+        if not fits or basis.shape != (G, ctrl.shape[1], dv) or mean.shape != (G, dv):
+            raise ValueError(
+                f"control shapes {tuple(ctrl.shape)}, {tuple(basis.shape)}, "
+                f"{tuple(mean.shape)} do not fit {G} groups of {n} keys and {dv} value columns"
+            )
+        if ctrl.shape[1] % 4:
+            raise ValueError("the control's components must be padded to a multiple of 4")
+        for name, t in (("control", ctrl), ("control basis", basis), ("control mean", mean)):
             if t.dtype != torch.float32 or not t.is_contiguous() or t.device.type != "cpu":
                 raise ValueError(f"{name} must be a contiguous float32 CPU tensor")
-        if ctrl.shape[0] != G or ctrl.shape[2] < n or basis.shape != (G, ctrl.shape[1], dv):
-            raise ValueError(
-                f"control shapes {tuple(ctrl.shape)}, {tuple(basis.shape)} do not fit "
-                f"{G} groups of {n} keys and {dv} value columns"
-            )
     out = torch.empty(G * r, dv, dtype=torch.float32)
     failed = lib.qtk_sample_rows(
         logits.data_ptr(), G * r, n, n,
@@ -235,6 +241,7 @@ def sample_rows(
         0 if ctrl is None else ctrl.stride(0), 0 if ctrl is None else ctrl.stride(1),
         0 if ctrl is None else ctrl.shape[1],
         None if basis is None else basis.data_ptr(), 0 if basis is None else basis.stride(0),
+        None if mean is None else mean.data_ptr(), 0 if mean is None else mean.stride(0),
         u.data_ptr(), u.shape[1], 0 if u.shape[1] == 1 else 1,
         num_samples, int(take_all),
         out.data_ptr(), dv, torch.get_num_threads(),
