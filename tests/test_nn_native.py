@@ -243,6 +243,19 @@ def test_sample_rows_rejects_what_it_cannot_read() -> None:
             sizes=None, values=torch.zeros(1, 2, 1), u=torch.zeros(1, 1), num_samples=1,
             take_all=True,
         )  # fmt: skip
+    ok = torch.zeros(1, 4, 2), torch.zeros(1, 4, 1), torch.zeros(1, 1)
+    bad = {
+        "multiple of 4": (torch.zeros(1, 3, 2), torch.zeros(1, 3, 1), torch.zeros(1, 1)),
+        "do not fit": (torch.zeros(1, 4, 2), torch.zeros(1, 4, 3), torch.zeros(1, 1)),
+        "contiguous float32": (ok[0].double(), ok[1], ok[2]),
+    }
+    for message, control in bad.items():
+        with pytest.raises(ValueError, match=message):
+            native.sample_rows(
+                torch.zeros(1, 1, 2), rows_per_group=1, causal_start=None, sizes=None,
+                values=torch.zeros(1, 2, 1), u=torch.zeros(1, 1), num_samples=1,
+                take_all=True, control=control,
+            )  # fmt: skip
 
 
 def test_other_dtypes_and_custom_samplers_take_the_torch_path(torch_path) -> None:  # type: ignore[no-untyped-def]

@@ -174,7 +174,7 @@ def sample_rows(
     u: torch.Tensor,
     num_samples: int,
     take_all: bool,
-    control: tuple[torch.Tensor, torch.Tensor] | None = None,
+    control: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None,
 ) -> torch.Tensor | None:
     """One block of the estimator: ``Σ_s w_s·v[idx_s]`` per row (R, Dv), or None (no pass).
 
@@ -217,7 +217,8 @@ def sample_rows(
             raise ValueError(f"{name} must be a contiguous float32 CPU tensor")
     if sizes is not None and (sizes.dtype != torch.float32 or sizes.stride(-1) != 1):
         raise ValueError("sizes must be float32 with unit stride along keys")
-    ctrl = basis = mean = None
+    # ctrl, its group stride, row stride and rows; basis and its stride; mean and its stride.
+    ctrl_args: tuple[Any, ...] = (None, 0, 0, 0, None, 0, None, 0)
     if control is not None:
         ctrl, basis, mean = control
         fits = ctrl.dim() == 3 and ctrl.shape[0] == G and ctrl.shape[2] >= n
@@ -231,17 +232,17 @@ def sample_rows(
         for name, t in (("control", ctrl), ("control basis", basis), ("control mean", mean)):
             if t.dtype != torch.float32 or not t.is_contiguous() or t.device.type != "cpu":
                 raise ValueError(f"{name} must be a contiguous float32 CPU tensor")
+        ctrl_args = (
+            ctrl.data_ptr(), ctrl.stride(0), ctrl.stride(1), ctrl.shape[1],
+            basis.data_ptr(), basis.stride(0), mean.data_ptr(), mean.stride(0),
+        )  # fmt: skip
     out = torch.empty(G * r, dv, dtype=torch.float32)
     failed = lib.qtk_sample_rows(
         logits.data_ptr(), G * r, n, n,
         r, -1 if causal_start is None else causal_start,
         None if sizes is None else sizes.data_ptr(), 0 if sizes is None else sizes.stride(0),
         values.data_ptr(), N * dv, dv,
-        None if ctrl is None else ctrl.data_ptr(),
-        0 if ctrl is None else ctrl.stride(0), 0 if ctrl is None else ctrl.stride(1),
-        0 if ctrl is None else ctrl.shape[1],
-        None if basis is None else basis.data_ptr(), 0 if basis is None else basis.stride(0),
-        None if mean is None else mean.data_ptr(), 0 if mean is None else mean.stride(0),
+        *ctrl_args,
         u.data_ptr(), u.shape[1], 0 if u.shape[1] == 1 else 1,
         num_samples, int(take_all),
         out.data_ptr(), dv, torch.get_num_threads(),
