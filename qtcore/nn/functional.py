@@ -712,8 +712,10 @@ def blockwise_sampled_attention(
     rows per query and never materialises the gathered (…, L, S, D) values. The estimator is
     the sampler's own, so its law is that of :func:`sampled_attention`'s dense path; the
     random stream differs (draws are made block by block). ``sizes`` and ``control`` come
-    from a :class:`ValueDesign` (``control``: its ``(Φ, Ψ, V − C)``; the sampled keys then
-    contribute residuals and each row gets ``(p·Φ)·Ψ`` exactly).
+    from a :class:`ValueDesign` built for this call's mask (``control``: its
+    ``(Φ, Ψ, V − C)``; the sampled keys then contribute residuals and each row gets
+    ``(p·Φ)·Ψ`` exactly; Φ's first column must be 1 exactly on the keys that take part in
+    every row, as the design makes it, since the fused pass adds ``Ψ``'s first row whole).
 
     For float32 CPU tensors and qtcore's ``topk`` and ``stratified`` samplers, everything
     after the logits' matrix product runs in one fused C pass per row
