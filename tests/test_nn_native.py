@@ -322,3 +322,25 @@ def test_control_in_the_fused_pass_matches_the_torch_path(  # type: ignore[no-un
                 generator=torch.Generator().manual_seed(11),
             )  # fmt: skip
         assert float((plain - fused).abs().max()) > 1e-3
+
+
+@pytest.mark.parametrize("N", [3, 17, 120])
+def test_the_nearest_neighbour_path_in_c_matches_the_torch_walk(N: int, torch_path) -> None:  # type: ignore[no-untyped-def]
+    """The C walk and the batched torch walk give the same path, ties included (points on
+    a coarse grid, so many distances are equal: both must take the lowest index)."""
+    g = torch.Generator().manual_seed(N)
+    points = torch.randint(0, 3, (2, 5, N, 4), generator=g).float()
+    points[0, 0] = 0.0  # every distance tied
+    fast = functional._nearest_neighbour_path(points)
+    torch_path(True)
+    slow = functional._nearest_neighbour_path(points)
+    torch_path(False)
+    assert torch.equal(fast, slow)
+    assert bool((fast.sort(dim=-1).values == torch.arange(N)).all())  # a permutation
+
+
+def test_greedy_path_rejects_what_it_cannot_read() -> None:
+    with pytest.raises(ValueError, match="float64"):
+        native.greedy_path(torch.zeros(1, 3, 3), torch.zeros(1, dtype=torch.int64))
+    with pytest.raises(ValueError, match="must be"):
+        native.greedy_path(torch.zeros(1, 3, 4, dtype=torch.float64), torch.zeros(1))

@@ -330,3 +330,43 @@ int qtk_sample_rows(
     }
     return failed;
 }
+
+/* The value design's greedy nearest-neighbour path (qtcore.nn.functional): for each of G
+ * groups, start at start[g] and always move to the nearest key not yet visited (ties: the
+ * lowest index, as torch.argmin), from the squared distances dist (G, N, N). out (G, N)
+ * gets the path. Returns 0, or 1 when scratch memory could not be allocated. */
+int qtk_greedy_path(const double *dist, int64_t G, int64_t N, const int64_t *start,
+                    int64_t *out, int num_threads)
+{
+    int failed = 0;
+#pragma omp parallel num_threads(num_threads) reduction(|:failed)
+    {
+        unsigned char *seen = (unsigned char *)malloc((size_t)(N > 0 ? N : 1));
+        if (seen == NULL) failed = 1;
+#pragma omp for schedule(static)
+        for (int64_t g = 0; g < G; g++) {
+            if (failed) continue;
+            const double *dg = dist + g * N * N;
+            int64_t *path = out + g * N;
+            memset(seen, 0, (size_t)N);
+            int64_t cur = start[g];
+            path[0] = cur;
+            seen[cur] = 1;
+            for (int64_t step = 1; step < N; step++) {
+                const double *row = dg + cur * N;
+                int64_t best = -1;
+                double bd = INFINITY;
+                for (int64_t j = 0; j < N; j++)
+                    if (!seen[j] && row[j] < bd) bd = row[j], best = j;
+                if (best < 0) /* only infinite or NaN distances left: the first unvisited */
+                    for (int64_t j = 0; j < N && best < 0; j++)
+                        if (!seen[j]) best = j;
+                path[step] = best;
+                seen[best] = 1;
+                cur = best;
+            }
+        }
+        free(seen);
+    }
+    return failed;
+}

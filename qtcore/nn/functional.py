@@ -127,7 +127,9 @@ def _nearest_neighbour_path(points: torch.Tensor) -> torch.Tensor:
 
     It starts at the point farthest from the group's mean and always moves to the nearest
     point not yet visited (ties: the lowest index), so it is a deterministic function of
-    ``points``. All groups advance together: N − 1 steps of batched operations.
+    ``points``. On CPU the walk is the fused pass's C loop (:func:`qtcore.nn.native.greedy_path`,
+    O(N²) per group); elsewhere, or without the pass, all groups advance together in N − 1
+    steps of batched torch operations (the same path).
     """
     lead, (N, E) = points.shape[:-2], points.shape[-2:]
     z = points.reshape(-1, N, E).double()
@@ -135,11 +137,14 @@ def _nearest_neighbour_path(points: torch.Tensor) -> torch.Tensor:
     # Squared distances from one product (exact enough to rank neighbours: float64).
     sq = z.square().sum(dim=-1)
     dist = (sq[:, :, None] + sq[:, None, :]).baddbmm_(z, z.transpose(1, 2), alpha=-2.0)
-    G = dist.shape[0]
+    current = (z - z.mean(dim=-2, keepdim=True)).norm(dim=-1).argmax(dim=-1, keepdim=True)
+    if z.device.type == "cpu" and native.native_status() == "ok":
+        path = native.greedy_path(dist, current[:, 0])
+        if path is not None:
+            return path.reshape(*lead, N)
     rows = dist.reshape(G * N, N)
     base = torch.arange(G, device=z.device) * N
     visited = torch.zeros(G, N, dtype=dist.dtype, device=z.device)  # 0, or inf once visited
-    current = (z - z.mean(dim=-2, keepdim=True)).norm(dim=-1).argmax(dim=-1, keepdim=True)
     steps = [current]
     for _ in range(N - 1):
         visited.scatter_(1, current, float("inf"))

@@ -43,7 +43,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["NativeUnavailableWarning", "native_status", "sample_rows"]
+__all__ = ["NativeUnavailableWarning", "greedy_path", "native_status", "sample_rows"]
 
 
 class NativeUnavailableWarning(RuntimeWarning):
@@ -147,6 +147,9 @@ def _load() -> Any:
                 ptr, i64, ctypes.c_int,  # out, out_ld, num_threads
             ]  # fmt: skip
             fn.restype = ctypes.c_int
+            path = lib.qtk_greedy_path
+            path.argtypes = [ptr, i64, i64, ptr, ptr, ctypes.c_int]
+            path.restype = ctypes.c_int
         _state["lib"], _state["status"] = lib, status
         return lib
 
@@ -250,3 +253,36 @@ def sample_rows(
     if failed:
         raise MemoryError("the fused CPU pass could not allocate its scratch memory")
     return out.reshape(G, r, dv)
+
+
+def greedy_path(dist: torch.Tensor, start: torch.Tensor) -> torch.Tensor | None:
+    """Greedy nearest-neighbour paths (G, N) from squared distances ``dist`` (G, N, N) float64
+    and start keys ``start`` (G,), or None when the pass is not built. Each path starts at
+    its start key and always moves to the nearest key not yet visited (ties: the lowest
+    index), the order of :class:`qtcore.nn.functional.ValueDesign` up to ``TOUR_KEYS`` keys.
+
+    Example:
+        >>> import torch
+        >>> from qtcore.nn.native import greedy_path
+        >>> x = torch.tensor([0.0, 5.0, 1.0, 3.0], dtype=torch.float64)
+        >>> dist = ((x[:, None] - x[None, :]) ** 2)[None]
+        >>> path = greedy_path(dist, torch.tensor([0]))
+        >>> path is None or path.tolist() == [[0, 2, 3, 1]]
+        True
+    """
+    lib = _load()
+    if lib is None:
+        return None
+    G, N = dist.shape[0], dist.shape[-1]
+    if dist.dtype != torch.float64 or not dist.is_contiguous() or dist.device.type != "cpu":
+        raise ValueError("dist must be a contiguous float64 CPU tensor")
+    if dist.shape != (G, N, N) or start.shape != (G,):
+        got = f"{tuple(dist.shape)}, {tuple(start.shape)}"
+        raise ValueError(f"dist must be (G, N, N) and start (G,), got {got}")
+    start = start.to(torch.int64).contiguous()
+    out = torch.empty(G, N, dtype=torch.int64)
+    if lib.qtk_greedy_path(
+        dist.data_ptr(), G, N, start.data_ptr(), out.data_ptr(), torch.get_num_threads()
+    ):
+        raise MemoryError("the nearest-neighbour path could not allocate its scratch memory")
+    return out
