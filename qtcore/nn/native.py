@@ -147,9 +147,9 @@ def _load() -> Any:
                 ptr, i64, ctypes.c_int,  # out, out_ld, num_threads
             ]  # fmt: skip
             fn.restype = ctypes.c_int
-            path = lib.qtk_greedy_path
-            path.argtypes = [ptr, i64, i64, ptr, ptr, ctypes.c_int]
-            path.restype = ctypes.c_int
+            walk = lib.qtk_greedy_path
+            walk.argtypes = [ptr, i64, i64, ptr, ptr, ctypes.c_int]
+            walk.restype = ctypes.c_int
         _state["lib"], _state["status"] = lib, status
         return lib
 
