@@ -121,21 +121,15 @@ static void qtk_dots4(const float *x0, const float *x1, const float *c, int64_t 
  * out += mu + sum_t (sum_j x_j ctrl_tj / Z) psi_t. Two rows of the same group and length
  * share one pass over the coefficients. */
 static void qtk_control_pair(const float *logits, int64_t ld, float *out, int64_t out_ld,
-                             int64_t r0, int64_t r1, const double *zrow,
-                             int64_t rows_per_group, int64_t n, int64_t causal_start,
-                             const float *ctrl, int64_t ctrl_group_stride, int64_t ctrl_ld,
-                             int64_t nctrl, const float *basis, int64_t basis_group_stride,
+                             int64_t r0, int64_t r1, const double *zrow, const int64_t *lrow,
+                             int64_t rows_per_group, const float *ctrl,
+                             int64_t ctrl_group_stride, int64_t ctrl_ld, int64_t nctrl, const float *basis, int64_t basis_group_stride,
                              const float *mean, int64_t mean_group_stride, int64_t dv,
                              double *dsum) {
     int64_t rows[2], lens[2], groups[2], k = 0;
     for (int64_t row = r0; row < r1; row++) {
         if (!(zrow[row - r0] > 0.0)) continue;
-        int64_t len = n;
-        if (causal_start >= 0) {
-            int64_t visible = causal_start + row % rows_per_group + 1;
-            if (visible < len) len = visible;
-        }
-        rows[k] = row, lens[k] = len, groups[k] = row / rows_per_group, k++;
+        rows[k] = row, lens[k] = lrow[row - r0], groups[k] = row / rows_per_group, k++;
     }
     int together = k == 2 && groups[0] == groups[1] && lens[0] == lens[1];
     for (int64_t i = 0; i < k; i++) {
@@ -187,6 +181,7 @@ int qtk_sample_rows(
            * both rows (qtk_control_pair), while both rows are still in L1. */
           int64_t r0 = 2 * pair, r1 = r0 + 2 < R ? r0 + 2 : R;
           double zrow[2] = {0.0, 0.0}; /* Z of a row with mass, else 0 */
+          int64_t lrow[2] = {0, 0};      /* and the keys it sees */
           for (int64_t row = r0; row < r1; row++) {
             if (failed) continue;
             float *x = logits + row * ld;
@@ -240,7 +235,7 @@ int qtk_sample_rows(
                 xmax = mx > xmax ? mx : xmax;
             }
             if (!(X > 0.0)) continue;
-            zrow[row - r0] = Z; /* a row with mass: the control part is added below */
+            zrow[row - r0] = Z, lrow[row - r0] = len; /* the control part is added below */
             bstart[0] = 0.0;
             for (int64_t bb = 1; bb < nb; bb++) bstart[bb] = bstart[bb - 1] + bsum[bb - 1];
             int64_t last = len - 1; /* the last key with mass: no point goes past it */
@@ -317,11 +312,10 @@ int qtk_sample_rows(
             }
             qtk_accumulate(o, vg, dv, idx, wgt, taken, Z, a);
           }
-          if (ctrl && !failed) qtk_control_pair(logits, ld, out, out_ld, r0, r1, zrow,
-                                                 rows_per_group, n, causal_start, ctrl,
-                                                 ctrl_group_stride, ctrl_ld, nctrl, basis,
-                                                 basis_group_stride, mean,
-                                                 mean_group_stride, dv, dsum);
+          if (ctrl && !failed) qtk_control_pair(logits, ld, out, out_ld, r0, r1, zrow, lrow,
+                                                 rows_per_group, ctrl, ctrl_group_stride,
+                                                 ctrl_ld, nctrl, basis, basis_group_stride,
+                                                 mean, mean_group_stride, dv, dsum);
         }
         free(bsum);
         free(idx);

@@ -138,10 +138,9 @@ def _nearest_neighbour_path(points: torch.Tensor) -> torch.Tensor:
     sq = z.square().sum(dim=-1)
     dist = (sq[:, :, None] + sq[:, None, :]).baddbmm_(z, z.transpose(1, 2), alpha=-2.0)
     current = (z - z.mean(dim=-2, keepdim=True)).norm(dim=-1).argmax(dim=-1, keepdim=True)
-    if z.device.type == "cpu" and native.native_status() == "ok":
-        path = native.greedy_path(dist, current[:, 0])
-        if path is not None:
-            return path.reshape(*lead, N)
+    path = native.greedy_path(dist, current[:, 0]) if z.device.type == "cpu" else None
+    if path is not None:  # None: the pass is not built
+        return path.reshape(*lead, N)
     rows = dist.reshape(G * N, N)
     base = torch.arange(G, device=z.device) * N
     visited = torch.zeros(G, N, dtype=dist.dtype, device=z.device)  # 0, or inf once visited
@@ -217,10 +216,8 @@ class ValueDesign:
         visible: torch.Tensor | None = None,
     ) -> None:
         v = v.detach()
-        #: Φ (…, N, r+1) and Φ⁺ᵀ (Φ·(ΦᵀΦ)⁻¹, zero for an empty direction) in the design's
-        #: key order, Ψ (…, r+1, Ev); None without a control.
+        #: Φ (…, N, r+1) in the design's key order and Ψ (…, r+1, Ev); None without a control.
         self.coeffs: torch.Tensor | None = None
-        self.dual: torch.Tensor | None = None
         self.basis: torch.Tensor | None = None
         following = None
         if rank > 0:
@@ -274,9 +271,6 @@ class ValueDesign:
         self.residual = None if self.coeffs is None else self.permute(v)
         if self.coeffs is not None:
             self.coeffs = self.permute(self.coeffs)
-            gram = self.coeffs.square().sum(dim=-2, keepdim=True)  # ΦᵀΦ is diagonal
-            tiny = torch.finfo(v.dtype).tiny
-            self.dual = self.coeffs / torch.where(gram > tiny, gram, torch.inf)
 
     def control(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None:
         """``(Φ, Ψ, V − C)`` in the design's key order, or None without a control.
@@ -307,9 +301,12 @@ class ValueDesign:
             >>> bool(torch.allclose(d.corrected(W, p) @ v, exact, atol=1e-5))
             True
         """
-        if self.coeffs is None or self.dual is None:
+        if self.coeffs is None:
             return W
-        coeffs, dual = self.coeffs.to(W.dtype), self.dual.to(W.dtype)
+        coeffs = self.coeffs.to(W.dtype)
+        # Φ⁺ = (ΦᵀΦ)⁻¹Φᵀ with ΦᵀΦ diagonal; an empty direction (a zero column) stays zero.
+        gram = coeffs.square().sum(dim=-2, keepdim=True)
+        dual = coeffs / torch.where(gram > torch.finfo(gram.dtype).tiny, gram, torch.inf)
         return W + ((p - W) @ coeffs) @ dual.transpose(-2, -1)
 
     def permute(self, x: torch.Tensor) -> torch.Tensor:
@@ -748,26 +745,27 @@ def blockwise_sampled_attention(
     q = q.expand(*lead, L, q.shape[-1])
     k = k.expand(*lead, N, k.shape[-1])
     groups = math.prod(lead)
-    coeffs = basis = None
-    if control is not None:
-        coeffs, basis, v = control
-        coeffs = coeffs.to(q.dtype).expand(*lead, N, coeffs.shape[-1])
-        basis = basis.to(v.dtype).expand(*lead, *basis.shape[-2:])
-    values = v.expand(*lead, N, Dv).reshape(groups * N, Dv)
     if sizes is not None:
         size_rows = sizes.to(q.dtype).expand(*lead, N)
+    ctrl = basis = None
+    if control is not None:
+        # Both paths sum x·(Φ/a) over the block's x = e·a (x = e without sizes): / Z, p·Φ.
+        coeffs, basis, v = control
+        ctrl = coeffs.to(q.dtype).expand(*lead, N, coeffs.shape[-1])
+        if sizes is not None:
+            ctrl = ctrl / size_rows.unsqueeze(-1)
+        basis = basis.to(v.dtype).expand(*lead, *basis.shape[-2:])
+    values = v.expand(*lead, N, Dv).reshape(groups * N, Dv)
     out = torch.empty(*lead, L, Dv, dtype=v.dtype, device=v.device)
     fused = _fused_mode(sampler, q, k, v, sizes)
     if fused is not None:
         native_control = None
-        if coeffs is not None and basis is not None:
+        if ctrl is not None and basis is not None:
             # Φ's first column (the keys that take part) has coefficient Σp = 1 on every row
             # with mass: the pass adds μ itself and sums the other columns.
-            ctrl = coeffs[..., 1:]
-            ctrl = ctrl if sizes is None else ctrl / size_rows.unsqueeze(-1)
-            pad = -ctrl.shape[-1] % 4  # the pass sums four components at a time
+            pad = -(ctrl.shape[-1] - 1) % 4  # the pass sums four components at a time
             native_control = (
-                torch.nn.functional.pad(ctrl.transpose(-2, -1), (0, 0, 0, pad))
+                torch.nn.functional.pad(ctrl[..., 1:].transpose(-2, -1), (0, 0, 0, pad))
                 .reshape(groups, -1, N)
                 .contiguous(),
                 torch.nn.functional.pad(basis[..., 1:, :], (0, 0, 0, pad))
@@ -824,11 +822,8 @@ def blockwise_sampled_attention(
             mode="sum",
         )
         block = block.reshape(*lead, stop - start, Dv)
-        if coeffs is not None and basis is not None:
-            # The exact control part (p·Φ)·Ψ, from e before the sizes: e·a / a.
-            if sizes is not None:
-                e.div_(size_rows[..., :n].unsqueeze(-2))
-            share = torch.matmul(e, coeffs[..., :n, :]) / Z.clamp(min=torch.finfo(Z.dtype).tiny)
+        if ctrl is not None and basis is not None:  # the exact control part (p·Φ)·Ψ
+            share = torch.matmul(e, ctrl[..., :n, :]) / Z.clamp(min=torch.finfo(Z.dtype).tiny)
             block = block + torch.matmul(share.to(basis.dtype), basis)
         out[..., start:stop, :] = block
     return out
